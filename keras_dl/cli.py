@@ -1,0 +1,314 @@
+"""keras-dl: list models and datasets, train, evaluate, export and predict from the shell.
+
+Bad input (an unknown model or dataset, a `--set` key the builder does not take, a
+non-positive count, a missing file, an input of the wrong shape) ends with exit code 2 and one
+line `keras-dl: error: ...` naming the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime
+import json
+import os
+import sys
+from pathlib import Path
+
+from keras_dl.quiet import quiet_tensorflow
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def parse_value(text: str):
+    """A `--set` value: JSON (numbers, true/false/null, lists), a Python literal, else a string."""
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return parse(text)
+        except (ValueError, SyntaxError):
+            continue
+    if text.lower() in ("true", "false", "none"):
+        return {"true": True, "false": False, "none": None}[text.lower()]
+    return text
+
+
+def parse_settings(items) -> dict:
+    settings = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set takes key=value, got {item!r}")
+        settings[key.strip()] = parse_value(value.strip())
+    return settings
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def cmd_list(args):
+    import keras_dl
+
+    names = keras_dl.list_models(args.pattern)
+    if not names:
+        raise UsageError(f"no registered model matches {args.pattern!r}")
+    rows = []
+    for name in names:
+        info = keras_dl.model_info(name)
+        params = keras_dl.create_model(name).count_params()
+        rows.append((name, info.family, f"{params:,}", info.description))
+    _print_table(("model", "family", "parameters", "description"), rows)
+
+
+def cmd_datasets(args):
+    from keras_dl import data
+
+    rows = []
+    for name in data.list_datasets():
+        info = data.info(name)
+        shape = "×".join(str(d) for d in info.input_shape)
+        offline = "yes" if info.available_offline() else "no: " + info.how_to_get
+        rows.append((name, shape, str(info.num_classes), offline, info.source))
+    _print_table(("dataset", "shape", "classes", "offline", "source"), rows)
+    print("\nAny other tensorflow-datasets name works online (and offline once downloaded).")
+
+
+def cmd_train(args):
+    import keras_dl
+    from keras_dl.training import resolve_config, train
+
+    keras_dl.model_info(args.model)  # unknown model: fail before anything else
+    builder_kwargs = parse_settings(args.set)
+    settings = dict(
+        dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.lr, optimizer=args.optimizer, lr_schedule=args.lr_schedule,
+        patience=args.patience, validation_fraction=args.validation_fraction, seed=args.seed,
+        limit=args.limit, builder_kwargs=builder_kwargs,
+    )
+    resolve_config(args.model, **settings)  # every bad setting fails here, before any output
+    run_dir = args.run_dir or os.path.join(
+        "runs", f"{args.model}-{args.dataset}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    )
+    result = train(args.model, run_dir=run_dir, overwrite=args.overwrite, **settings)
+    m = result.metrics
+    print(
+        f"test accuracy {m['test_accuracy']:.4f}, test loss {m['test_loss']:.4f}, "
+        f"{m['epochs_run']} epochs in {m['train_seconds']:.1f} s; model: "
+        f"{result.run_dir / 'model.keras'}"
+    )
+
+
+def _load_keras_model(path: Path):
+    import keras
+
+    import keras_dl.models  # noqa: F401  (registers the custom layers for deserialisation)
+
+    model_file = path / "model.keras" if path.is_dir() else path
+    if not model_file.is_file():
+        raise UsageError(f"{path} is neither a .keras model file nor a run dir holding model.keras")
+    if model_file.suffix != ".keras":
+        raise UsageError(f"{model_file} is not a .keras model file")
+    try:
+        return keras.saving.load_model(model_file)
+    except (ValueError, OSError) as error:
+        raise UsageError(f"{model_file} could not be loaded as a Keras model: {error}") from None
+
+
+def _run_config(path: Path) -> dict:
+    config_file = (path if path.is_dir() else path.parent) / "config.json"
+    return json.loads(config_file.read_text()) if config_file.is_file() else {}
+
+
+def cmd_evaluate(args):
+    from keras_dl import data
+    from keras_dl.training import compile_classifier
+
+    path = Path(args.model)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist; give a run dir or a .keras model file")
+    model = _load_keras_model(path)
+    dataset = args.dataset or _run_config(path).get("dataset")
+    if not dataset:
+        raise UsageError(f"{path} holds no config.json naming its dataset; pass --dataset")
+    info = data.info(dataset)
+    want = tuple(model.inputs[0].shape[1:])
+    if want != tuple(info.input_shape):
+        raise UsageError(
+            f"dataset {dataset!r} has inputs of shape {tuple(info.input_shape)}, but the model "
+            f"takes {want}"
+        )
+    x, y = data.load_numpy(dataset, "test", limit=args.limit)
+    compile_classifier(model)
+    loss, accuracy = model.evaluate(data.to_dataset(x, y, 256), verbose=0)
+    print(json.dumps({"dataset": dataset, "test_accuracy": round(float(accuracy), 6),
+                      "test_loss": round(float(loss), 6), "examples": int(len(x))}))
+
+
+def cmd_export(args):
+    from keras_dl.export import export_saved_model
+
+    path = Path(args.model)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist; give a .keras model file or a run dir")
+    model = _load_keras_model(path)
+    metadata = {}
+    config = _run_config(path)
+    if config.get("dataset"):
+        from keras_dl import data
+
+        metadata = {"dataset": config["dataset"],
+                    "class_names": list(data.info(config["dataset"]).class_names)}
+    result = export_saved_model(model, args.base, args.name, args.version,
+                                overwrite=args.overwrite, metadata=metadata)
+    print(f"exported to {result.path} (signature serving_default: {result.input_name} -> "
+          f"{', '.join(result.output_names)}; reloaded max abs diff {result.max_abs_diff:.3g})")
+
+
+def cmd_predict(args):
+    import numpy as np
+
+    from keras_dl.export import METADATA_FILE, ServedModel
+
+    input_file = Path(args.input)
+    if not input_file.is_file():
+        raise UsageError(f"input file {input_file} does not exist")
+    try:
+        inputs = np.load(input_file, allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise UsageError(f"{input_file} is not a .npy array file: {error}") from None
+    if not Path(args.saved_model).exists():
+        raise UsageError(f"{args.saved_model} does not exist")
+    served = ServedModel(args.saved_model)
+    outputs = served(inputs)
+    metadata_file = served.path / METADATA_FILE
+    metadata = json.loads(metadata_file.read_text()) if metadata_file.is_file() else {}
+    names = metadata.get("class_names")
+    if args.json:
+        print(json.dumps({k: v.tolist() for k, v in outputs.items()}))
+        return
+    (output_name, values), = outputs.items()
+    print(f"{served.path}: {len(values)} prediction(s) from {output_name!r}")
+    for index, row in enumerate(values):
+        if row.ndim == 1 and len(row) > 1:
+            label = int(np.argmax(row))
+            text = f"class {label}" + (f" ({names[label]})" if names else "")
+            print(f"{index}: {text}  {output_name}[{label}]={row[label]:.4f}")
+        else:
+            print(f"{index}: {np.array2string(row, precision=4)}")
+
+
+# --- plumbing -------------------------------------------------------------------------------
+
+
+def _print_table(header, rows):
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        cells = [str(c).ljust(w) for c, w in zip(row, widths)] + [str(row[-1])]
+        print("  ".join(cells).rstrip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from keras_dl import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="keras-dl", description="Classic deep learning in Keras 3: train, evaluate, "
+        "export and serve the architectures the lectures teach."
+    )
+    parser.add_argument("--version", action="version", version=f"keras_dl {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("list", help="registered models with family and parameter count")
+    p.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. 'lenet*'")
+    p.set_defaults(run=cmd_list)
+
+    p = commands.add_parser("datasets", help="known datasets and whether each is available offline")
+    p.set_defaults(run=cmd_datasets)
+
+    p = commands.add_parser("train", help="train a model; writes a run dir")
+    p.add_argument("model", help="a registered model (see keras-dl list)")
+    p.add_argument("--dataset", default="fashion_mnist", help="dataset name (default fashion_mnist)")
+    p.add_argument("--epochs", type=positive_int, help="maximum epochs (default: the model's)")
+    p.add_argument("--batch-size", type=positive_int, help="batch size (default: the model's)")
+    p.add_argument("--lr", type=positive_float, help="initial learning rate (default: the model's)")
+    p.add_argument("--optimizer", default="adam", choices=("adam", "sgd", "momentum", "rmsprop"))
+    p.add_argument("--lr-schedule", default="cosine",
+                   choices=("constant", "step", "exponential", "cosine", "plateau"),
+                   help="learning-rate annealing (default cosine)")
+    p.add_argument("--patience", type=positive_int, default=5,
+                   help="early-stopping patience in epochs, on validation loss (default 5)")
+    p.add_argument("--validation-fraction", type=positive_float, default=0.1,
+                   help="share of the training split held out for validation (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--limit", type=positive_int, help="use only the first N examples (smoke runs)")
+    p.add_argument("--run-dir", help="where to write the run (default runs/MODEL-DATASET-TIME)")
+    p.add_argument("--overwrite", action="store_true", help="delete an existing run dir first")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="a builder argument, e.g. --set modern=true --set hidden_units=[512,256]")
+    p.set_defaults(run=cmd_train)
+
+    p = commands.add_parser("evaluate", help="test accuracy and loss of a run dir or .keras file")
+    p.add_argument("model", metavar="RUN_DIR_OR_MODEL_FILE")
+    p.add_argument("--dataset", help="dataset (default: the run's)")
+    p.add_argument("--limit", type=positive_int, help="evaluate on the first N test examples")
+    p.set_defaults(run=cmd_evaluate)
+
+    p = commands.add_parser("export", help="export a .keras model as a versioned SavedModel")
+    p.add_argument("model", metavar="MODEL_FILE", help="a .keras file or a run dir")
+    p.add_argument("--name", required=True, help="model name, the directory under --base")
+    p.add_argument("--version", type=positive_int, help="version (default: next free)")
+    p.add_argument("--base", default="saved_models", help="export root (default saved_models)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.set_defaults(run=cmd_export)
+
+    p = commands.add_parser("predict", help="run a SavedModel on inputs from a .npy file")
+    p.add_argument("saved_model", metavar="SAVEDMODEL_DIR",
+                   help="BASE/NAME/VERSION, or BASE/NAME for the newest version")
+    p.add_argument("--input", required=True, metavar="FILE.npy")
+    p.add_argument("--json", action="store_true", help="print the raw outputs as JSON")
+    p.set_defaults(run=cmd_predict)
+    return parser
+
+
+def main(argv=None) -> int:
+    quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    from keras_dl.data import DatasetUnavailableError
+
+    try:
+        args.run(args)
+    except (UsageError, ValueError, FileNotFoundError, FileExistsError,
+            DatasetUnavailableError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"keras-dl: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("keras-dl: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

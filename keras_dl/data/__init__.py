@@ -1,0 +1,109 @@
+"""Named datasets as `tf.data` pipelines.
+
+```python
+train = keras_dl.data.load("fashion_mnist", "train", batch_size=128)
+x_test, y_test = keras_dl.data.load_numpy("fashion_mnist", "test")
+```
+
+Names follow tensorflow-datasets. `digits`, `fashion_mnist` (from Debian's
+`dataset-fashion-mnist`) and `mnist1d` always work offline; any other tensorflow-datasets name
+works once downloaded, and downloads when online. A dataset that is neither on disk nor reachable
+raises `DatasetUnavailableError` within seconds, saying how to get it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from keras_dl.data.sources import (
+    KNOWN,
+    SPLITS,
+    DatasetInfo,
+    DatasetUnavailableError,
+    tfds_info,
+)
+
+__all__ = [
+    "DatasetInfo",
+    "DatasetUnavailableError",
+    "info",
+    "list_datasets",
+    "load",
+    "load_numpy",
+    "train_validation_split",
+]
+
+
+def list_datasets() -> list[str]:
+    """The datasets keras_dl knows by name (any tensorflow-datasets name also works online)."""
+    return sorted(KNOWN)
+
+
+def info(name: str) -> DatasetInfo:
+    """Shape, classes and source of a named dataset; `ValueError` if the name is unknown."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"dataset name must be a non-empty string, got {name!r}")
+    return KNOWN[name] if name in KNOWN else tfds_info(name)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_arrays(name, split):
+    x, y = info(name)._load(split)
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
+
+
+def load_numpy(name: str, split: str = "train", limit: int | None = None):
+    """`(x, y)` numpy arrays of a split (images float32 in [0, 1], labels int32)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
+    x, y = _cached_arrays(name, split)
+    return (x[:limit], y[:limit]) if limit else (x, y)
+
+
+def train_validation_split(x, y, validation_fraction: float, seed: int = 0):
+    """Hold out a stratified-by-shuffle `validation_fraction` of `(x, y)`: returns 4 arrays."""
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = max(1, int(round(len(x) * validation_fraction)))
+    val, train = order[:n_val], order[n_val:]
+    return x[train], y[train], x[val], y[val]
+
+
+def to_dataset(x, y, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
+               augment=None):
+    """A batched, prefetched `tf.data.Dataset` of `(x, y)`.
+
+    With `shuffle`, the order is reshuffled every epoch from `seed`. `augment`, a callable on
+    a batch of inputs (a Keras preprocessing model, say), is applied after batching.
+    """
+    import tensorflow as tf
+
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if augment is not None:
+        dataset = dataset.map(lambda xb, yb: (augment(xb, training=True), yb),
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def load(name: str, split: str = "train", batch_size: int = 32, shuffle: bool | None = None,
+         seed: int = 0, limit: int | None = None):
+    """A split of a named dataset as a batched `tf.data.Dataset` of `(x, y)`.
+
+    The arrays are held in memory (the cache); the training split is shuffled every epoch
+    unless `shuffle=False`; batches are prefetched.
+    """
+    x, y = load_numpy(name, split, limit=limit)
+    return to_dataset(x, y, batch_size=batch_size,
+                      shuffle=(split == "train") if shuffle is None else shuffle, seed=seed)

@@ -1,0 +1,252 @@
+"""SavedModel export in TensorFlow Serving's layout, written atomically and verified.
+
+```python
+result = keras_dl.export.export_saved_model(model, "saved_models", "lenet5")
+result.path            # saved_models/lenet5/1
+result.max_abs_diff    # reloaded SavedModel vs the Keras model, on sample inputs
+```
+
+Layout: `BASE/NAME/VERSION/` with `saved_model.pb`, `variables/` and
+`assets.extra/keras_dl.json` (what was exported, for people and for `keras-dl predict`).
+TensorFlow Serving serves the highest numeric VERSION under `BASE/NAME`; the export is first
+written to a hidden, non-numeric directory beside it (which Serving ignores), checked, and only
+then renamed into place, so a failed or interrupted export never leaves a half-written version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_dl import __version__
+
+SIGNATURE = "serving_default"
+METADATA_FILE = Path("assets.extra") / "keras_dl.json"
+PARITY_TOLERANCE = 1e-5
+
+
+class ExportError(ValueError):
+    """An export that cannot be done as asked (bad name or version, existing version, ...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportResult:
+    """Where an export went and how closely the reloaded SavedModel matches the model."""
+
+    path: Path
+    version: int
+    input_name: str
+    output_names: tuple
+    max_abs_diff: float
+
+
+def output_name(model: keras.Model) -> str:
+    """The served output's name: "probabilities" after a softmax, "logits" before none."""
+    last = model.layers[-1]
+    activation = getattr(last, "activation", None)
+    if activation is keras.activations.softmax:
+        return "probabilities"
+    if activation is keras.activations.sigmoid:
+        return "probabilities"
+    if last.name == "predictions":
+        return "logits"
+    return last.name
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not name or name.startswith(".") or os.sep in name:
+        raise ExportError(
+            f"model name {name!r} is not usable as a directory name; use letters, digits, '-', '_'"
+        )
+    if not all(c.isalnum() or c in "-_." for c in name):
+        raise ExportError(f"model name {name!r} may hold only letters, digits, '-', '_' and '.'")
+    return name
+
+
+def existing_versions(model_dir) -> list[int]:
+    """The numeric version directories under `BASE/NAME`, ascending."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def _serving_function(model, input_name, out_name):
+    import tensorflow as tf
+
+    spec = model.inputs[0]
+    input_spec = tf.TensorSpec(shape=spec.shape, dtype=spec.dtype or "float32", name=input_name)
+
+    def serve(inputs):
+        return {out_name: model(inputs, training=False)}
+
+    return serve, [input_spec]
+
+
+def sample_inputs(model: keras.Model, count: int = 8, seed: int = 0) -> np.ndarray:
+    """Uniform [0, 1) inputs of the model's input shape, for parity checks."""
+    shape = tuple(d if d is not None else 1 for d in model.inputs[0].shape[1:])
+    return np.random.default_rng(seed).random((count, *shape), dtype="float32")
+
+
+def verify_saved_model(path, model: keras.Model, inputs: np.ndarray) -> float:
+    """Max abs difference between the SavedModel's `serving_default` and `model` on `inputs`."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))
+    signature = loaded.signatures[SIGNATURE]
+    (input_name,) = signature.structured_input_signature[1]
+    served = signature(**{input_name: tf.constant(inputs)})
+    expected = model(inputs, training=False)
+    (got,) = served.values()
+    return float(np.max(np.abs(np.asarray(got) - np.asarray(expected))))
+
+
+def export_saved_model(model: keras.Model, base_dir, name: str, version: int | None = None, *,
+                       overwrite: bool = False, verify_inputs: np.ndarray | None = None,
+                       tolerance: float = PARITY_TOLERANCE, metadata: dict | None = None
+                       ) -> ExportResult:
+    """Export `model` to `base_dir/name/version/` for TensorFlow Serving.
+
+    The `serving_default` signature takes the model's input under its input layer's name
+    (`images` for the CNNs, `inputs` for the MLP) and returns `{"probabilities": ...}` for a
+    softmax classifier (`{"logits": ...}` without one). Layers run in inference mode (dropout
+    off, batch norm on its moving statistics).
+
+    Args:
+        model: a built Keras model with one input.
+        base_dir: the model base directory (TF Serving's `--model_base_path` parent).
+        name: the model's name, a directory under `base_dir`.
+        version: a positive integer; None for one more than the highest existing version.
+        overwrite: replace an existing `version` (otherwise `ExportError`).
+        verify_inputs: inputs for the parity check (default: 8 uniform random inputs).
+        tolerance: the largest max-abs difference accepted between the reloaded SavedModel
+            and the model; above it the export is discarded and `ExportError` raised.
+        metadata: extra JSON-serialisable facts to record in `assets.extra/keras_dl.json`.
+
+    Returns:
+        An `ExportResult` with the path and the measured max abs difference.
+    """
+    if len(model.inputs) != 1:
+        raise ExportError(f"export needs a model with one input, {model.name!r} has {len(model.inputs)}")
+    model_dir = Path(base_dir) / _check_name(name)
+    versions = existing_versions(model_dir)
+    if version is None:
+        version = (versions[-1] + 1) if versions else 1
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ExportError(f"version must be a positive integer, got {version!r}")
+    final = model_dir / str(version)
+    if final.exists() and not overwrite:
+        raise ExportError(
+            f"{final} already exists; pass overwrite=True (--overwrite) to replace it, "
+            f"or choose another version (next free: {max(versions + [0]) + 1})"
+        )
+
+    input_name = model.inputs[0].name.split(":")[0] or "inputs"
+    out_name = output_name(model)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
+    staging.chmod(0o755)  # mkdtemp makes it private; a Serving process may run as another user
+    try:
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        serve, signature = _serving_function(model, input_name, out_name)
+        archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=signature)
+        archive.write_out(str(staging), verbose=False)
+        inputs = sample_inputs(model) if verify_inputs is None else np.asarray(verify_inputs, "float32")
+        max_abs_diff = verify_saved_model(staging, model, inputs)
+        if not max_abs_diff <= tolerance:
+            raise ExportError(
+                f"the reloaded SavedModel differs from the model by {max_abs_diff:.3g} "
+                f"(tolerance {tolerance:g}); nothing was written"
+            )
+        facts = {
+            "model": model.name,
+            "input": {"name": input_name, "shape": list(model.inputs[0].shape),
+                      "dtype": str(model.inputs[0].dtype or "float32")},
+            "outputs": [out_name],
+            "signature": SIGNATURE,
+            "max_abs_diff": max_abs_diff,
+            "keras_dl_version": __version__,
+            "keras_version": keras.__version__,
+            **(metadata or {}),
+        }
+        (staging / METADATA_FILE).parent.mkdir(exist_ok=True)
+        (staging / METADATA_FILE).write_text(json.dumps(facts, indent=2) + "\n")
+        if final.exists():  # overwrite: swap the old version out, the new one in, then delete
+            retired = Path(tempfile.mkdtemp(prefix=f".old-{version}-", dir=model_dir))
+            os.rename(final, retired / "v")
+            os.rename(staging, final)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(path=final, version=version, input_name=input_name,
+                        output_names=(out_name,), max_abs_diff=max_abs_diff)
+
+
+def resolve_saved_model_dir(path) -> Path:
+    """A SavedModel directory from either `BASE/NAME/VERSION` or `BASE/NAME` (newest version)."""
+    path = Path(path)
+    if (path / "saved_model.pb").is_file():
+        return path
+    versions = existing_versions(path)
+    if versions and (path / str(versions[-1]) / "saved_model.pb").is_file():
+        return path / str(versions[-1])
+    raise ExportError(
+        f"{path} is not a SavedModel directory (no saved_model.pb) nor a model directory with "
+        "numeric version subdirectories"
+    )
+
+
+class ServedModel:
+    """A SavedModel loaded with TensorFlow's own loader, called through `serving_default`."""
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        self.path = resolve_saved_model_dir(path)
+        self._loaded = tf.saved_model.load(str(self.path))
+        self.signature = self._loaded.signatures[SIGNATURE]
+        ((self.input_name, self.input_spec),) = self.signature.structured_input_signature[1].items()
+        self.output_names = tuple(self.signature.structured_outputs)
+
+    @property
+    def input_shape(self) -> tuple:
+        """The input shape without the batch axis (None for free dimensions)."""
+        return tuple(self.input_spec.shape[1:])
+
+    def check_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """A batch matching the signature, from a batch or a single example; `ValueError` else."""
+        inputs = np.asarray(inputs)
+        expected = self.input_shape
+        if inputs.ndim == len(expected):
+            inputs = inputs[None]
+        fits = inputs.ndim == len(expected) + 1 and all(
+            want is None or want == got for want, got in zip(expected, inputs.shape[1:])
+        )
+        if not fits:
+            shape = "(batch, " + ", ".join("?" if d is None else str(d) for d in expected) + ")"
+            raise ValueError(
+                f"input of shape {tuple(inputs.shape)} does not fit the model's input "
+                f"{self.input_name!r}, which takes {shape} or one example without the batch axis"
+            )
+        if not np.issubdtype(inputs.dtype, np.number):
+            raise ValueError(f"input must be numeric, got dtype {inputs.dtype}")
+        return inputs.astype(self.input_spec.dtype.as_numpy_dtype)
+
+    def __call__(self, inputs) -> dict:
+        import tensorflow as tf
+
+        batch = self.check_inputs(inputs)
+        outputs = self.signature(**{self.input_name: tf.constant(batch)})
+        return {key: np.asarray(value) for key, value in outputs.items()}

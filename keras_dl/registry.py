@@ -1,0 +1,142 @@
+"""The model registry: every architecture keras_dl ships is a registered builder.
+
+A builder is a plain function returning a built functional `keras.Model`. Registering it with
+`@register_model` makes it reachable by name from Python (`create_model`), from the CLI
+(`keras-dl train NAME`), from the hyperparameter tuner (its `search_space`) and from the model
+contract test, which checks every registered model on a tiny input (`smoke_kwargs`).
+
+Example:
+
+```python
+@register_model(
+    family="mlp",
+    search_space=lambda hp: {"hidden_units": [hp.Int("width", 32, 512, step=32)]},
+    smoke_kwargs={"input_shape": (8, 8, 1), "num_classes": 3, "hidden_units": (4,)},
+)
+def mlp(*, input_shape=(28, 28, 1), num_classes=10, ...):
+    ...
+
+model = keras_dl.create_model("mlp", input_shape=(8, 8, 1), num_classes=10)
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import inspect
+from typing import Any, Callable
+
+# Keys a search space may return that configure training rather than the builder.
+TRAINING_KEYS = ("learning_rate", "batch_size", "optimizer")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows about one model.
+
+    Attributes:
+        name: the registered name (`"lenet5"`).
+        family: the architecture family (`"cnn"`, `"mlp"`, ...), for listing and grouping.
+        builder: the builder function.
+        search_space: `fn(hp) -> dict` returning builder keyword arguments (and optionally the
+            training keys `learning_rate`, `batch_size`, `optimizer`) drawn from a KerasTuner
+            `HyperParameters` object.
+        smoke_kwargs: keyword arguments that build a tiny instance, used by the model contract.
+        train_defaults: `epochs`, `batch_size`, `learning_rate` that `keras-dl train` uses when
+            not given.
+        description: the first line of the builder's docstring.
+    """
+
+    name: str
+    family: str
+    builder: Callable[..., Any]
+    search_space: Callable[[Any], dict] | None
+    smoke_kwargs: dict
+    train_defaults: dict
+    description: str
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The keyword arguments the builder accepts."""
+        return tuple(inspect.signature(self.builder).parameters)
+
+    def defaults(self) -> dict:
+        """The builder's default keyword arguments."""
+        return {
+            name: p.default
+            for name, p in inspect.signature(self.builder).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def register_model(
+    name: str | None = None,
+    *,
+    family: str,
+    search_space: Callable[[Any], dict] | None = None,
+    smoke_kwargs: dict | None = None,
+    train_defaults: dict | None = None,
+):
+    """Decorator registering a model builder under `name` (default: the function's name)."""
+
+    def decorator(builder):
+        model_name = name or builder.__name__
+        if model_name in _REGISTRY:
+            raise ValueError(f"model {model_name!r} is already registered")
+        doc = inspect.getdoc(builder) or ""
+        _REGISTRY[model_name] = ModelInfo(
+            name=model_name,
+            family=family,
+            builder=builder,
+            search_space=search_space,
+            smoke_kwargs=dict(smoke_kwargs or {}),
+            train_defaults=dict(train_defaults or {}),
+            description=doc.splitlines()[0] if doc else "",
+        )
+        return builder
+
+    return decorator
+
+
+def list_models(pattern: str = "*", family: str | None = None) -> list[str]:
+    """Sorted names of the registered models matching a shell-style `pattern` (and `family`)."""
+    return sorted(
+        name
+        for name, info in _REGISTRY.items()
+        if fnmatch.fnmatch(name, pattern) and (family is None or info.family == family)
+    )
+
+
+def model_info(name: str) -> ModelInfo:
+    """The `ModelInfo` of a registered model; `ValueError` naming the known models otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown model {name!r}; registered models: {', '.join(list_models())}"
+        ) from None
+
+
+def check_builder_kwargs(name: str, kwargs: dict) -> None:
+    """Raise `ValueError` if `kwargs` holds a key the builder of `name` does not take."""
+    info = model_info(name)
+    allowed = info.parameters
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"model {name!r} takes no argument {unknown[0]!r}; allowed: {', '.join(allowed)}"
+        )
+
+
+def create_model(model_name: str, /, **kwargs):
+    """Build the registered model `model_name` with the builder's keyword arguments.
+
+    Returns a built functional `keras.Model`. Raises `ValueError` for an unknown name or an
+    argument the builder does not take, naming what is allowed.
+    """
+    check_builder_kwargs(model_name, kwargs)
+    return model_info(model_name).builder(**kwargs)

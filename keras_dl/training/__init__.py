@@ -1,0 +1,35 @@
+"""Training recipes: more than one `fit()` call, or a `fit()` with keras_dl's conventions."""
+
+from keras_dl.training.callbacks import (
+    LR_SCHEDULES,
+    WeightSnapshots,
+    annealed_learning_rate,
+    default_callbacks,
+)
+from keras_dl.training.trainer import (
+    OPTIMIZERS,
+    RunDirError,
+    TrainResult,
+    build_from_config,
+    compile_classifier,
+    make_optimizer,
+    read_history,
+    resolve_config,
+    train,
+)
+
+__all__ = [
+    "LR_SCHEDULES",
+    "OPTIMIZERS",
+    "RunDirError",
+    "TrainResult",
+    "WeightSnapshots",
+    "annealed_learning_rate",
+    "build_from_config",
+    "compile_classifier",
+    "default_callbacks",
+    "make_optimizer",
+    "read_history",
+    "resolve_config",
+    "train",
+]

@@ -1,0 +1,271 @@
+"""Train a registered model on a named dataset: the recipe behind `keras-dl train`.
+
+```python
+result = keras_dl.training.train("lenet5", dataset="fashion_mnist", run_dir="runs/lenet5",
+                                 builder_kwargs={"modern": True})
+result.metrics["test_accuracy"]
+```
+
+A run directory ends up holding `config.json` (every setting, resolved), `history.csv`,
+`metrics.json`, `model.keras`, `checkpoints/best.keras` and `tensorboard/`. While the run is
+unfinished it also holds `backup/`; rerunning the same call resumes from the last finished
+epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import keras
+
+from keras_dl import data as datasets
+import keras_dl.models  # noqa: F401  (registers the builders)
+from keras_dl import registry
+from keras_dl.training.callbacks import LR_SCHEDULES, default_callbacks
+
+OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
+FALLBACK_DEFAULTS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3}
+
+
+class RunDirError(ValueError):
+    """A run directory that cannot be used as asked (finished, or holding other settings)."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train` returns: the trained model, its metrics and where everything was written."""
+
+    model: keras.Model
+    metrics: dict
+    history: list[dict]
+    run_dir: Path
+    config: dict
+
+
+def make_optimizer(name: str, learning_rate: float):
+    """A Keras optimizer by name: "adam", "sgd", "momentum" (SGD, 0.9; Polyak 1964), "rmsprop"."""
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate)
+    if name == "momentum":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}")
+
+
+def uses_logits(model: keras.Model) -> bool:
+    """True when the model's last layer has no softmax/sigmoid, i.e. it outputs logits."""
+    activation = getattr(model.layers[-1], "activation", None)
+    return activation not in (keras.activations.softmax, keras.activations.sigmoid)
+
+
+def compile_classifier(model, optimizer="adam", learning_rate=1e-3):
+    """Compile for sparse-label classification with accuracy (logits or probabilities)."""
+    model.compile(
+        optimizer=make_optimizer(optimizer, learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=uses_logits(model)),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learning_rate=None,
+                   optimizer="adam", lr_schedule="cosine", patience=5, validation_fraction=0.1,
+                   seed=0, limit=None, builder_kwargs=None) -> dict:
+    """Check every setting and fill in the defaults; `ValueError` naming the first bad one."""
+    info = registry.model_info(model_name)
+    builder_kwargs = dict(builder_kwargs or {})
+    registry.check_builder_kwargs(model_name, builder_kwargs)
+    data_info = datasets.info(dataset)
+    defaults = {**FALLBACK_DEFAULTS, **info.train_defaults}
+    epochs = defaults["epochs"] if epochs is None else epochs
+    batch_size = defaults["batch_size"] if batch_size is None else batch_size
+    learning_rate = defaults["learning_rate"] if learning_rate is None else learning_rate
+    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{key} must be a positive integer, got {value!r}")
+    if not isinstance(learning_rate, (int, float)) or not 0 < learning_rate < math.inf:
+        raise ValueError(f"learning rate must be a positive number, got {learning_rate!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(
+            f"unknown learning-rate schedule {lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}"
+        )
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation fraction must be in (0, 1), got {validation_fraction!r}")
+    if limit is not None and (not isinstance(limit, int) or limit < 2):
+        raise ValueError(f"limit must be an integer of at least 2, got {limit!r}")
+    builder_kwargs.setdefault("input_shape", tuple(data_info.input_shape))
+    builder_kwargs.setdefault("num_classes", data_info.num_classes)
+    resolved_builder = {**info.defaults(), **builder_kwargs}
+    return {
+        "model": model_name,
+        "family": info.family,
+        "builder_kwargs": _jsonable(resolved_builder),
+        "dataset": dataset,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": float(learning_rate),
+        "optimizer": optimizer,
+        "lr_schedule": lr_schedule,
+        "patience": patience,
+        "validation_fraction": float(validation_fraction),
+        "seed": seed,
+        "limit": limit,
+    }
+
+
+def _jsonable(value):
+    """Tuples to lists, recursively, so a config survives a JSON round trip unchanged."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def build_from_config(config: dict) -> keras.Model:
+    """Build the model a resolved config describes."""
+    kwargs = dict(config["builder_kwargs"])
+    for key, value in kwargs.items():
+        if isinstance(value, list):
+            kwargs[key] = tuple(value)
+    return registry.create_model(config["model"], **kwargs)
+
+
+def _prepare_run_dir(run_dir: Path, config: dict, overwrite: bool) -> bool:
+    """Create or reuse `run_dir`; returns True when resuming an unfinished run."""
+    config_file = run_dir / "config.json"
+    if overwrite and run_dir.exists():
+        shutil.rmtree(run_dir)
+    if not config_file.exists():
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise RunDirError(
+                f"run dir {str(run_dir)!r} is not empty and holds no keras_dl run; "
+                "choose another --run-dir"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config_file.write_text(json.dumps(config, indent=2) + "\n")
+        return False
+    if (run_dir / "metrics.json").exists():
+        raise RunDirError(
+            f"run dir {str(run_dir)!r} already holds a finished run; choose another --run-dir "
+            "or pass --overwrite to start it over"
+        )
+    previous = json.loads(config_file.read_text())
+    changed = [k for k in config if previous.get(k) != config[k]]
+    if changed:
+        key = changed[0]
+        raise RunDirError(
+            f"run dir {str(run_dir)!r} holds an unfinished run with {key}={previous.get(key)!r}, "
+            f"not {config[key]!r}; rerun with its settings to resume, or pass --overwrite"
+        )
+    return True
+
+
+def read_history(path: Path) -> list[dict]:
+    """Rows of a `history.csv`, one per epoch (a row repeated by a resume counts once)."""
+    if not path.exists():
+        return []
+    rows = {}
+    with path.open() as stream:
+        for row in csv.DictReader(stream):
+            rows[int(row["epoch"])] = {
+                k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""
+            }
+    return [rows[k] for k in sorted(rows)]
+
+
+def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=None,
+          learning_rate=None, optimizer="adam", lr_schedule="cosine", patience=5,
+          validation_fraction=0.1, seed=0, limit=None, builder_kwargs=None, overwrite=False,
+          verbose="auto", extra_callbacks=()) -> TrainResult:
+    """Train `model_name` on `dataset`, evaluate on its test split, write everything to `run_dir`.
+
+    Args:
+        model_name: a registered model.
+        dataset: a dataset name (`keras_dl.data.list_datasets()`, or tensorflow-datasets').
+        run_dir: the run directory; rerunning with the same one resumes an unfinished run.
+        epochs, batch_size, learning_rate: None for the model's registered training defaults.
+        optimizer: "adam", "sgd", "momentum" or "rmsprop".
+        lr_schedule: "constant", "step", "exponential", "cosine" or "plateau".
+        patience: early-stopping patience in epochs (on validation loss).
+        validation_fraction: share of the training split held out for validation.
+        seed: seeds Keras, NumPy, Python and the data order (`keras.utils.set_random_seed`).
+        limit: use only the first `limit` training and test examples (for smoke runs).
+        builder_kwargs: the builder's keyword arguments (input_shape and num_classes default
+            to the dataset's).
+        overwrite: delete `run_dir` first.
+        verbose: Keras' verbosity; "auto" shows the progress bar on a terminal, a line per
+            epoch otherwise.
+        extra_callbacks: more Keras callbacks.
+    """
+    config = resolve_config(
+        model_name, dataset=dataset, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, optimizer=optimizer, lr_schedule=lr_schedule,
+        patience=patience, validation_fraction=validation_fraction, seed=seed, limit=limit,
+        builder_kwargs=builder_kwargs,
+    )
+    run_dir = Path(run_dir)
+    x_train, y_train = datasets.load_numpy(dataset, "train", limit=limit)
+    x_test, y_test = datasets.load_numpy(dataset, "test", limit=limit)
+    x_fit, y_fit, x_val, y_val = datasets.train_validation_split(
+        x_train, y_train, config["validation_fraction"], seed=seed
+    )
+    keras.utils.set_random_seed(seed)
+    try:  # bad builder arguments fail here, before the run dir is made
+        model = build_from_config(config)
+    except TypeError as error:
+        raise ValueError(f"model {model_name!r} rejected its arguments: {error}") from None
+    compile_classifier(model, optimizer, config["learning_rate"])
+    resuming = _prepare_run_dir(run_dir, config, overwrite)
+    if verbose:
+        print(f"resuming the unfinished run in {run_dir}" if resuming else
+              f"run dir: {run_dir} (rerun with the same run dir to resume if interrupted)")
+
+    train_data = datasets.to_dataset(x_fit, y_fit, config["batch_size"], shuffle=True, seed=seed)
+    val_data = datasets.to_dataset(x_val, y_val, config["batch_size"])
+    callbacks = default_callbacks(
+        str(run_dir), lr_schedule=lr_schedule, learning_rate=config["learning_rate"],
+        epochs=config["epochs"], patience=patience,
+    ) + list(extra_callbacks)
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+
+    start = time.perf_counter()
+    model.fit(train_data, validation_data=val_data, epochs=config["epochs"], shuffle=False,
+              callbacks=callbacks, verbose=verbose)
+    train_seconds = time.perf_counter() - start
+
+    test_loss, test_accuracy = model.evaluate(
+        datasets.to_dataset(x_test, y_test, max(config["batch_size"], 256)), verbose=0
+    )
+    history = read_history(run_dir / "history.csv")
+    best = min(history, key=lambda row: row.get("val_loss", math.inf)) if history else {}
+    metrics = {
+        "test_accuracy": float(test_accuracy),
+        "test_loss": float(test_loss),
+        "epochs_run": len(history),
+        "best_epoch": best.get("epoch", -1) + 1,
+        "best_val_accuracy": best.get("val_accuracy"),
+        "train_seconds": round(train_seconds, 3),
+        "resumed": resuming,
+        "train_examples": int(len(x_fit)),
+        "validation_examples": int(len(x_val)),
+        "test_examples": int(len(x_test)),
+    }
+    model.save(run_dir / "model.keras")
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return TrainResult(model=model, metrics=metrics, history=history, run_dir=run_dir,
+                       config=config)

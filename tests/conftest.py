@@ -1,0 +1,16 @@
+"""Shared fixtures. TensorFlow's start-up logging is silenced once for the whole session."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """Each test starts from a cleared Keras session and a fixed seed."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(1234)
+    yield

@@ -1,0 +1,135 @@
+"""keras-dl end to end, and every bad input ending in exit code 2 with one clear line."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_dl import cli
+
+
+def run_cli(capsys, *argv):
+    """Run `keras-dl argv` in-process; returns (exit code, stdout, stderr)."""
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as exit_:  # argparse's own usage errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_usage_error(capsys, argv, *fragments):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2, (out, err)
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    message = lines[-1]
+    assert message.startswith(("keras-dl: error:", "keras-dl train: error:",
+                               "keras-dl export: error:", "keras-dl predict: error:")), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("cli") / "run"
+    code = cli.main(["train", "mlp", "--dataset", "digits", "--epochs", "2", "--limit", "300",
+                     "--set", "hidden_units=[16]", "--run-dir", str(run)])
+    assert code == 0
+    return run
+
+
+def test_list_and_datasets(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    assert "lenet5" in out and "60,850" in out and "mlp" in out
+    code, out, _ = run_cli(capsys, "datasets")
+    assert code == 0
+    for name in ("digits", "fashion_mnist", "mnist1d"):
+        assert name in out
+    assert "yes" in out
+
+
+def test_train_evaluate_export_predict(trained_run, capsys, tmp_path):
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 2
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["builder_kwargs"]["hidden_units"] == [16]
+
+    code, out, _ = run_cli(capsys, "evaluate", trained_run, "--limit", "300")  # as trained
+    assert code == 0
+    assert json.loads(out)["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+
+    base = tmp_path / "exports"
+    code, out, _ = run_cli(capsys, "export", trained_run / "model.keras", "--name", "digits_mlp",
+                           "--base", base)
+    assert code == 0 and str(base / "digits_mlp" / "1") in out
+
+    from keras_dl import data
+
+    images, labels = data.load_numpy("digits", "test", limit=4)
+    np.save(tmp_path / "x.npy", images)
+    code, out, _ = run_cli(capsys, "predict", base / "digits_mlp", "--input", tmp_path / "x.npy",
+                           "--json")
+    assert code == 0
+    probabilities = np.array(json.loads(out)["probabilities"])
+    assert probabilities.shape == (4, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    code, out, _ = run_cli(capsys, "predict", base / "digits_mlp" / "1", "--input",
+                           tmp_path / "x.npy")
+    assert code == 0 and out.count("class ") == 4
+
+
+def test_bad_inputs_exit_2_with_one_clear_line(trained_run, capsys, tmp_path):
+    np.save(tmp_path / "wrong.npy", np.zeros((2, 5), "float32"))
+    (tmp_path / "text.npy").write_text("not numpy")
+    base = tmp_path / "exports"
+    assert run_cli(capsys, "export", trained_run, "--name", "m", "--base", base)[0] == 0
+    cases = [
+        (["train", "resnet9000"], ["unknown model 'resnet9000'", "lenet5, mlp"]),
+        (["train", "mlp", "--dataset", "nope"], ["unknown dataset 'nope'", "digits"]),
+        (["train", "mlp", "--set", "depth=3"], ["takes no argument 'depth'", "hidden_units"]),
+        (["train", "mlp", "--set", "novalue"], ["--set takes key=value", "'novalue'"]),
+        (["train", "mlp", "--set", "activation=swish"], ["activation must be one of", "'swish'"]),
+        (["train", "mlp", "--epochs", "0"], ["--epochs", "0 is not a positive integer"]),
+        (["train", "mlp", "--epochs", "-2"], ["-2 is not a positive integer"]),
+        (["train", "mlp", "--lr", "abc"], ["'abc' is not a number"]),
+        (["train", "lenet5", "--dataset", "mnist1d"], ["input_shape must be 3 positive integers"]),
+        (["train", "mlp", "--run-dir", trained_run, "--dataset", "digits"],
+         ["already holds a finished run", "--overwrite"]),
+        (["evaluate", tmp_path / "missing"], ["does not exist"]),
+        (["evaluate", trained_run, "--dataset", "fashion_mnist"],
+         ["inputs of shape (28, 28, 1)", "model takes (8, 8, 1)"]),
+        (["export", tmp_path / "missing.keras", "--name", "m"], ["does not exist"]),
+        (["export", trained_run, "--name", "m", "--base", base, "--version", "1"],
+         ["already exists", "--overwrite"]),
+        (["export", trained_run, "--name", "bad/name", "--base", base], ["bad/name"]),
+        (["predict", base / "m", "--input", tmp_path / "missing.npy"], ["does not exist"]),
+        (["predict", base / "m", "--input", tmp_path / "wrong.npy"],
+         ["shape (2, 5) does not fit", "(batch, 8, 8, 1)"]),
+        (["predict", base / "m", "--input", tmp_path / "text.npy"], ["not a .npy array file"]),
+        (["predict", tmp_path, "--input", tmp_path / "wrong.npy"], ["not a SavedModel directory"]),
+    ]
+    for argv, fragments in cases:
+        assert_usage_error(capsys, argv, *fragments)
+    assert sorted(p.name for p in (base / "m").iterdir()) == ["1"]  # nothing half-written
+
+
+def test_console_script_exit_code_and_clean_output(tmp_path):
+    script = shutil.which("keras-dl", path=str(Path(sys.executable).parent)) or "keras-dl"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([script, "train", "mlp", "--set", "depth=3"], capture_output=True,
+                            text=True, timeout=120, env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "keras-dl: error: model 'mlp' takes no argument 'depth'; allowed: input_shape, "
+        "num_classes, hidden_units, activation, initializer, batch_norm, dropout, l1, l2, "
+        "input_noise, sigmoid_slope, leaky_relu_slope, maxout_pieces, small_uniform_range, "
+        "include_top, classifier_activation, seed, name"
+    ]
+    assert result.stdout == ""

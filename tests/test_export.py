@@ -1,0 +1,96 @@
+"""SavedModel export: TF Serving's layout, meaningful names, atomic writes, no overwrite."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_dl
+from keras_dl import export
+
+
+@pytest.fixture
+def lenet():
+    return keras_dl.create_model("lenet5", input_shape=(28, 28, 1), num_classes=4, modern=True)
+
+
+def test_layout_signature_names_and_parity(lenet, tmp_path):
+    result = export.export_saved_model(lenet, tmp_path, "lenet5")
+    assert result.path == tmp_path / "lenet5" / "1"
+    assert (result.path / "saved_model.pb").is_file() and (result.path / "variables").is_dir()
+    loaded = tf.saved_model.load(str(result.path))  # TensorFlow's own loader
+    signature = loaded.signatures["serving_default"]
+    assert list(signature.structured_input_signature[1]) == ["images"]
+    assert list(signature.structured_outputs) == ["probabilities"]
+    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype="float32")
+    served = signature(images=tf.constant(x))["probabilities"].numpy()
+    np.testing.assert_allclose(served, lenet(x), atol=1e-6)
+    assert result.max_abs_diff <= 1e-6
+    facts = json.loads((result.path / export.METADATA_FILE).read_text())
+    assert facts["input"]["name"] == "images" and facts["outputs"] == ["probabilities"]
+
+
+def test_logits_models_serve_logits(tmp_path):
+    model = keras_dl.create_model("mlp", input_shape=(5,), hidden_units=(3,),
+                                  classifier_activation=None)
+    result = export.export_saved_model(model, tmp_path, "mlp")
+    assert result.output_names == ("logits",) and result.input_name == "inputs"
+
+
+def test_versions_count_up_and_existing_ones_are_kept(lenet, tmp_path):
+    first = export.export_saved_model(lenet, tmp_path, "m")
+    second = export.export_saved_model(lenet, tmp_path, "m")
+    assert (first.version, second.version) == (1, 2)
+    stamp = (first.path / "saved_model.pb").stat().st_mtime_ns
+    with pytest.raises(export.ExportError, match=r"1 already exists; .*--overwrite.*next free: 3"):
+        export.export_saved_model(lenet, tmp_path, "m", 1)
+    assert (first.path / "saved_model.pb").stat().st_mtime_ns == stamp
+
+
+def test_overwrite_replaces_a_version(lenet, tmp_path):
+    export.export_saved_model(lenet, tmp_path, "m", 7)
+    other = keras_dl.create_model("lenet5", input_shape=(28, 28, 1), num_classes=4, modern=True)
+    export.export_saved_model(other, tmp_path, "m", 7, overwrite=True)
+    x = np.random.default_rng(1).random((2, 28, 28, 1), dtype="float32")
+    served = export.ServedModel(tmp_path / "m")(x)["probabilities"]
+    np.testing.assert_allclose(served, other(x), atol=1e-6)
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["7"]
+
+
+def test_a_failed_export_leaves_nothing_behind(lenet, tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "verify_saved_model", lambda *a, **k: 0.5)
+    with pytest.raises(export.ExportError, match="differs from the model by 0.5"):
+        export.export_saved_model(lenet, tmp_path, "m")
+    assert list((tmp_path / "m").iterdir()) == []  # no version, no staging directory
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "verify_saved_model", crash)
+    with pytest.raises(KeyboardInterrupt):
+        export.export_saved_model(lenet, tmp_path, "m")
+    assert list((tmp_path / "m").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "name, version, message",
+    [("bad/name", None, "not usable as a directory name"), ("", None, "not usable"),
+     ("a b", None, "only letters"), ("ok", 0, "positive integer"), ("ok", "2", "positive integer")],
+)
+def test_bad_names_and_versions(lenet, tmp_path, name, version, message):
+    with pytest.raises(export.ExportError, match=message):
+        export.export_saved_model(lenet, tmp_path, name, version)
+
+
+def test_served_model_resolves_newest_version_and_checks_shapes(lenet, tmp_path):
+    export.export_saved_model(lenet, tmp_path, "m", 3)
+    export.export_saved_model(lenet, tmp_path, "m", 10)
+    served = export.ServedModel(tmp_path / "m")
+    assert served.path.name == "10"  # numerically newest, not lexically
+    one = np.zeros((28, 28, 1), "float32")
+    assert served(one)["probabilities"].shape == (1, 4)
+    with pytest.raises(ValueError, match=r"shape \(2, 32, 32, 1\) does not fit.*\(batch, 28, 28, 1\)"):
+        served(np.zeros((2, 32, 32, 1), "float32"))
+    with pytest.raises(export.ExportError, match="not a SavedModel directory"):
+        export.ServedModel(tmp_path)
