@@ -122,6 +122,23 @@ def test_weight_snapshots_collect_the_lecture_epochs():
     np.testing.assert_array_equal(snapshots.snapshots[6], model.get_layer("hidden1_dense").kernel)
 
 
+def test_final_snapshot_is_the_last_epoch_even_when_best_weights_are_restored():
+    model = keras_dl.create_model("mlp", input_shape=(4,), hidden_units=(3,), num_classes=2)
+    training.compile_classifier(model, learning_rate=0.05)
+    x = np.random.default_rng(0).random((32, 4), dtype="float32")
+    y = (x[:, 0] > 0.5).astype("int32")
+    stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=100,
+                                            restore_best_weights=True)
+    stopper.best = -np.inf  # never "improves" after epoch 1: epoch-1 weights get restored
+    stopper.monitor_op = np.greater
+    snapshots = training.WeightSnapshots("hidden1_dense", epochs=(1,))
+    model.fit(x, y, epochs=4, verbose=0, callbacks=[stopper, snapshots])
+    assert sorted(snapshots.snapshots) == [1, 4]
+    restored = np.asarray(model.get_layer("hidden1_dense").kernel)
+    np.testing.assert_array_equal(restored, snapshots.snapshots[1])  # the restore happened
+    assert not np.array_equal(snapshots.snapshots[4], snapshots.snapshots[1])
+
+
 KILL_AFTER_EPOCH_2 = textwrap.dedent("""
     import os, sys, keras
     from keras_dl import training
@@ -162,6 +179,8 @@ def test_a_killed_run_resumes_without_redoing_finished_epochs(tmp_path):
     assert result.metrics["resumed"] is True
     assert result.metrics["epochs_run"] == 5
     assert [row["epoch"] for row in result.history] == [0, 1, 2, 3, 4]
+    assert json.loads((run / "elapsed.json").read_text())["epochs"] == 5
+    assert result.metrics["train_seconds"] > 0
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path):

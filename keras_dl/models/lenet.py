@@ -95,28 +95,30 @@ def lenet5(
     inputs = keras.Input(shape=(height, width, channels), name="images")
     x = _pad_to_field(inputs, height, width)
 
+    # The modern variant fuses ReLU into its conv/dense layers (one op, as a hand-written
+    # Keras LeNet would); the published one applies LeCun's scaled tanh as its own layer.
+    activation = "relu" if modern else None
+
     def squash(tensor, layer_name):
-        if modern:
-            return keras.layers.ReLU(name=f"{layer_name}_relu")(tensor)
-        return ScaledTanh(name=f"{layer_name}_tanh")(tensor)
+        return tensor if modern else ScaledTanh(name=f"{layer_name}_tanh")(tensor)
 
     def subsample(tensor, layer_name):
         if modern:
             return keras.layers.MaxPooling2D(2, name=layer_name)(tensor)
         return squash(Subsampling2D(2, name=layer_name)(tensor), layer_name)
 
-    x = squash(keras.layers.Conv2D(6, 5, name="c1")(x), "c1")
+    x = squash(keras.layers.Conv2D(6, 5, activation=activation, name="c1")(x), "c1")
     x = subsample(x, "s2")
     if modern:
-        x = keras.layers.Conv2D(16, 5, name="c3")(x)
+        x = keras.layers.Conv2D(16, 5, activation=activation, name="c3")(x)
     else:
         x = ConnectionTableConv2D(5, name="c3")(x)
     x = squash(x, "c3")
     x = subsample(x, "s4")
-    x = squash(keras.layers.Conv2D(120, 5, name="c5")(x), "c5")
+    x = squash(keras.layers.Conv2D(120, 5, activation=activation, name="c5")(x), "c5")
     if include_top:
         x = keras.layers.Flatten(name="flatten")(x)
-        x = squash(keras.layers.Dense(84, name="f6")(x), "f6")
+        x = squash(keras.layers.Dense(84, activation=activation, name="f6")(x), "f6")
     x = classifier_head(
         x, num_classes=num_classes, include_top=include_top,
         pooling=None if include_top else pooling, classifier_activation=classifier_activation,

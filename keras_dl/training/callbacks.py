@@ -90,16 +90,18 @@ class WeightSnapshots(keras.callbacks.Callback):
         self.layer_name = layer_name
         self.epochs = tuple(epochs)
         self.snapshots: dict[int, np.ndarray] = {}
-        self._last_epoch = 0
+        self._latest = None
 
     def _kernel(self):
         return np.array(self.model.get_layer(self.layer_name).kernel)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._last_epoch = epoch + 1
+        # Kept every epoch, so the final snapshot is the last epoch's weights even when a
+        # callback (early stopping with restore_best_weights) changes them at the end.
+        self._latest = (epoch + 1, self._kernel())
         if epoch + 1 in self.epochs:
-            self.snapshots[epoch + 1] = self._kernel()
+            self.snapshots[epoch + 1] = self._latest[1]
 
     def on_train_end(self, logs=None):
-        if self._last_epoch:
-            self.snapshots[self._last_epoch] = self._kernel()
+        if self._latest is not None:
+            self.snapshots[self._latest[0]] = self._latest[1]

@@ -187,6 +187,22 @@ def read_history(path: Path) -> list[dict]:
     return [rows[k] for k in sorted(rows)]
 
 
+class _TrainingClock(keras.callbacks.Callback):
+    """Training seconds summed over every finished epoch, across resumes (`elapsed.json`)."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__()
+        self.path = run_dir / "elapsed.json"
+        self.seconds = json.loads(self.path.read_text())["seconds"] if self.path.exists() else 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.perf_counter() - self._start
+        self.path.write_text(json.dumps({"seconds": self.seconds, "epochs": epoch + 1}))
+
+
 def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=None,
           learning_rate=None, optimizer="adam", lr_schedule="cosine", patience=5,
           validation_fraction=0.1, seed=0, limit=None, builder_kwargs=None, overwrite=False,
@@ -240,13 +256,13 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         str(run_dir), lr_schedule=lr_schedule, learning_rate=config["learning_rate"],
         epochs=config["epochs"], patience=patience,
     ) + list(extra_callbacks)
+    clock = _TrainingClock(run_dir)
+    callbacks.insert(0, clock)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
 
-    start = time.perf_counter()
     model.fit(train_data, validation_data=val_data, epochs=config["epochs"], shuffle=False,
               callbacks=callbacks, verbose=verbose)
-    train_seconds = time.perf_counter() - start
 
     test_loss, test_accuracy = model.evaluate(
         datasets.to_dataset(x_test, y_test, max(config["batch_size"], 256)), verbose=0
@@ -259,7 +275,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         "epochs_run": len(history),
         "best_epoch": best.get("epoch", -1) + 1,
         "best_val_accuracy": best.get("val_accuracy"),
-        "train_seconds": round(train_seconds, 3),
+        "train_seconds": round(clock.seconds, 3),  # finished epochs, summed over resumes
         "resumed": resuming,
         "train_examples": int(len(x_fit)),
         "validation_examples": int(len(x_val)),
