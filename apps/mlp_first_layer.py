@@ -129,6 +129,8 @@ def main(argv=None):
         "batch_size": args.batch_size,
         "test_accuracy": accuracy,
         "test_error": 1 - accuracy,
+        "evaluated_weights": f"best validation epoch {result.metrics['best_epoch']} "
+                             "(restored at the end of training)",
         "published": {**PUBLISHED, "test_error": round(1 - PUBLISHED["test_accuracy"], 3)},
         "train_seconds": result.metrics["train_seconds"],
         "snapshot_epochs": sorted(snapshots.snapshots),

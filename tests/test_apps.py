@@ -1,0 +1,52 @@
+"""Smoke runs of the apps (one epoch): they run end to end and write what they promise."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+APPS = Path(__file__).resolve().parent.parent / "apps"
+
+
+def load_app(name):
+    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_main_job_trains_exports_reloads_and_predicts(tmp_path, capsys):
+    app = load_app("lenet5_fashion_mnist")
+    assert app.main(["--epochs", "1", "--output", str(tmp_path / "out"),
+                     "--base", str(tmp_path / "saved")]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy:" in out and "SavedModel exported to:" in out
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["test_accuracy"] > 0.7  # one epoch of LeNet-5 on Fashion-MNIST
+    assert (tmp_path / "saved" / "lenet5_fashion_mnist" / "1" / "saved_model.pb").is_file()
+    assert len(results["predictions"]) == 8
+    assert (tmp_path / "out" / "predictions.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_mlp_first_layer_app_writes_snapshots_and_activity(tmp_path):
+    app = load_app("mlp_first_layer")
+    assert app.main(["--epochs", "2", "--output", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["snapshot_epochs"] == [1, 2]
+    assert np.isclose(results["test_error"], 1 - results["test_accuracy"])
+    for name in ("first_layer_epoch_01.png", "first_layer_epoch_02.png",
+                 "first_layer_over_epochs.png", "unit_activity.png"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+    assert set(results["dead_units"]) == {"hidden layer 1", "hidden layer 2"}
+
+
+def test_apps_reject_bad_arguments(capsys):
+    app = load_app("mlp_first_layer")
+    with pytest.raises(SystemExit) as exit_:
+        app.main(["--epochs", "0"])
+    assert exit_.value.code == 2
+    assert "--epochs must be a positive integer, got 0" in capsys.readouterr().err
