@@ -220,6 +220,39 @@ def cmd_predict(args):
             print(f"{index}: {np.array2string(row, precision=4)}")
 
 
+def cmd_serve(args):
+    import signal
+    import threading
+
+    from keras_dl.serving import ModelServer
+
+    if not Path(args.model_base).is_dir():
+        raise UsageError(f"model base {args.model_base} is not a directory")
+    ports = {"REST": args.rest_port, "gRPC": args.grpc_port}
+    for label, port in ports.items():
+        if port is not None and not 0 <= port <= 65535:
+            raise UsageError(f"{label} port must be in 0..65535, got {port}")
+    server = ModelServer(args.model_base, host=args.host, rest_port=args.rest_port,
+                         grpc_port=args.grpc_port)
+    try:
+        server.start()
+    except OSError as error:
+        raise UsageError(f"cannot listen on {args.host}: {error.strerror or error}") from None
+    names = server.repository.model_names()
+    print(f"serving {len(names)} model(s) from {args.model_base}: {', '.join(names) or '(none yet)'}")
+    if server.rest_port is not None:
+        print(f"REST: http://{args.host}:{server.rest_port}/v1/models/NAME[:predict]")
+    if server.grpc_port is not None:
+        print(f"gRPC: {args.host}:{server.grpc_port} (tensorflow.serving.PredictionService)")
+    sys.stdout.flush()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    print("stopped")
+
+
 # --- plumbing -------------------------------------------------------------------------------
 
 
@@ -289,6 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, metavar="FILE.npy")
     p.add_argument("--json", action="store_true", help="print the raw outputs as JSON")
     p.set_defaults(run=cmd_predict)
+
+    p = commands.add_parser("serve", help="serve SavedModels with TF Serving's REST/gRPC API")
+    p.add_argument("--model-base", default="saved_models",
+                   help="directory of NAME/VERSION SavedModels (default saved_models)")
+    p.add_argument("--rest-port", type=int, default=8501, help="REST port (default 8501)")
+    p.add_argument("--grpc-port", type=int, default=8500, help="gRPC port (default 8500)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.set_defaults(run=cmd_serve)
     return parser
 
 
