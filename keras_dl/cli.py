@@ -220,6 +220,30 @@ def cmd_predict(args):
             print(f"{index}: {np.array2string(row, precision=4)}")
 
 
+def cmd_tune(args):
+    import keras_dl
+    from keras_dl.tuning import tune
+
+    keras_dl.model_info(args.model)  # unknown model: fail before anything else
+    result = tune(
+        args.model, dataset=args.dataset, directory=args.dir, tuner=args.tuner,
+        max_trials=args.max_trials, epochs=args.epochs, objective=args.objective,
+        patience=args.patience, seed=args.seed, limit=args.limit, overwrite=args.overwrite,
+    )
+    print()
+    # KerasTuner's own bookkeeping keys (tuner/epochs, ...) stay in trials.json, off the table
+    names = sorted({k for t in result.trials for k in t["hyperparameters"]
+                    if not k.startswith("tuner/")})
+    rows = [
+        (str(rank), t["trial"], "-" if t["score"] is None else f"{t['score']:.4f}",
+         ", ".join(f"{k}={t['hyperparameters'][k]}" for k in names if k in t["hyperparameters"]))
+        for rank, t in enumerate(result.trials, start=1)
+    ]
+    _print_table(("rank", "trial", args.objective, "hyperparameters"), rows)
+    print(f"\nbest model: {result.best_model_path} (hyperparameters: "
+          f"{result.best_model_path.parent / 'hyperparameters.json'})")
+
+
 def cmd_serve(args):
     import signal
     import threading
@@ -322,6 +346,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, metavar="FILE.npy")
     p.add_argument("--json", action="store_true", help="print the raw outputs as JSON")
     p.set_defaults(run=cmd_predict)
+
+    p = commands.add_parser("tune", help="hyperparameter search (KerasTuner), resumable")
+    p.add_argument("model", help="a registered model (see keras-dl list)")
+    p.add_argument("--dataset", default="fashion_mnist", help="dataset name (default fashion_mnist)")
+    p.add_argument("--tuner", default="random", choices=("random", "hyperband", "bayesian"))
+    p.add_argument("--max-trials", type=positive_int, default=10, help="trials in all (default 10)")
+    p.add_argument("--epochs", type=positive_int, default=5, help="epochs per trial (default 5)")
+    p.add_argument("--objective", default="val_accuracy",
+                   choices=("val_accuracy", "val_loss", "accuracy", "loss"))
+    p.add_argument("--patience", type=positive_int, default=3,
+                   help="early-stopping patience inside each trial (default 3)")
+    p.add_argument("--dir", required=True, help="search directory; rerun to resume")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--limit", type=positive_int, help="use only the first N examples")
+    p.add_argument("--overwrite", action="store_true", help="start the search over")
+    p.set_defaults(run=cmd_tune)
 
     p = commands.add_parser("serve", help="serve SavedModels with TF Serving's REST/gRPC API")
     p.add_argument("--model-base", default="saved_models",

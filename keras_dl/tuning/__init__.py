@@ -10,56 +10,15 @@ tuner = keras_tuner.RandomSearch(hypermodel, objective="val_accuracy", max_trial
 ```
 """
 
-from __future__ import annotations
+from keras_dl.tuning.hypermodel import RegisteredHyperModel, build_from_hyperparameters
+from keras_dl.tuning.search import OBJECTIVES, TUNERS, TuneResult, ranked_trials, tune
 
-import keras_tuner
-
-import keras_dl.models  # noqa: F401  (registers the builders)
-from keras_dl import registry
-from keras_dl.training.trainer import compile_classifier
-
-
-def build_from_hyperparameters(model_name: str, hp, **fixed):
-    """Draw the builder arguments of `model_name` from `hp`; returns `(model, training)`.
-
-    `fixed` are builder arguments that are not searched (input shape, number of classes);
-    `training` holds the drawn `learning_rate`, `batch_size` and `optimizer`, where declared.
-    """
-    info = registry.model_info(model_name)
-    if info.search_space is None:
-        raise ValueError(f"model {model_name!r} declares no search space")
-    drawn = dict(info.search_space(hp))
-    training = {key: drawn.pop(key) for key in registry.TRAINING_KEYS if key in drawn}
-    drawn = {key: tuple(v) if isinstance(v, list) else v for key, v in drawn.items()}
-    model = registry.create_model(model_name, **{**drawn, **fixed})
-    return model, training
-
-
-class RegisteredHyperModel(keras_tuner.HyperModel):
-    """A `keras_tuner.HyperModel` for any registered model, from its declared search space.
-
-    `build(hp)` returns the model compiled for sparse-label classification with the drawn
-    optimizer and learning rate; `fit(hp, model, ...)` uses the drawn batch size.
-    """
-
-    def __init__(self, model_name: str, **fixed):
-        super().__init__(name=model_name)
-        registry.model_info(model_name)  # unknown names fail here
-        self.model_name = model_name
-        self.fixed = fixed
-
-    def build(self, hp):
-        model, training = build_from_hyperparameters(self.model_name, hp, **self.fixed)
-        return compile_classifier(
-            model, training.get("optimizer", "adam"), training.get("learning_rate", 1e-3)
-        )
-
-    def fit(self, hp, model, *args, **kwargs):
-        batch_size = hp.values.get("batch_size")
-        if batch_size is not None and not _is_dataset(args[0] if args else kwargs.get("x")):
-            kwargs["batch_size"] = batch_size
-        return model.fit(*args, **kwargs)
-
-
-def _is_dataset(x) -> bool:
-    return type(x).__name__.endswith("Dataset")
+__all__ = [
+    "OBJECTIVES",
+    "RegisteredHyperModel",
+    "TUNERS",
+    "TuneResult",
+    "build_from_hyperparameters",
+    "ranked_trials",
+    "tune",
+]
