@@ -109,6 +109,7 @@ def cmd_train(args):
         limit=args.limit, builder_kwargs=builder_kwargs,
     )
     resolve_config(args.model, **settings)  # every bad setting fails here, before any output
+    settings.update(strategy=args.strategy, gpus=args.gpus)
     run_dir = args.run_dir or os.path.join(
         "runs", f"{args.model}-{args.dataset}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     )
@@ -229,6 +230,7 @@ def cmd_tune(args):
         args.model, dataset=args.dataset, directory=args.dir, tuner=args.tuner,
         max_trials=args.max_trials, epochs=args.epochs, objective=args.objective,
         patience=args.patience, seed=args.seed, limit=args.limit, overwrite=args.overwrite,
+        strategy=args.strategy, gpus=args.gpus,
     )
     print()
     # KerasTuner's own bookkeeping keys (tuner/epochs, ...) stay in trials.json, off the table
@@ -287,6 +289,26 @@ def _print_table(header, rows):
         print("  ".join(cells).rstrip())
 
 
+def gpu_list(text):
+    try:
+        indices = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of GPU indices, e.g. 0,1") from None
+    if not indices or any(i < 0 for i in indices):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of GPU indices, e.g. 0,1")
+    return indices
+
+
+def add_strategy_options(parser):
+    parser.add_argument("--strategy", default="auto",
+                        choices=("auto", "mirrored", "multiworker", "none"),
+                        help="tf.distribute strategy (default auto: multi-worker when TF_CONFIG "
+                        "names several tasks, mirrored on GPUs, else none)")
+    parser.add_argument("--gpus", type=gpu_list, metavar="0,1",
+                        help="GPUs for the mirrored strategy (default: all)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from keras_dl import __version__
 
@@ -324,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="delete an existing run dir first")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="a builder argument, e.g. --set modern=true --set hidden_units=[512,256]")
+    add_strategy_options(p)
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("evaluate", help="test accuracy and loss of a run dir or .keras file")
@@ -361,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--limit", type=positive_int, help="use only the first N examples")
     p.add_argument("--overwrite", action="store_true", help="start the search over")
+    add_strategy_options(p)
     p.set_defaults(run=cmd_tune)
 
     p = commands.add_parser("serve", help="serve SavedModels with TF Serving's REST/gRPC API")

@@ -50,30 +50,38 @@ def learning_rate_callback(schedule: str, initial: float, epochs: int, patience:
     )
 
 
-def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, backup=True):
+def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, backup=True,
+                      chief=True, backup_dir=None):
     """The callbacks `keras-dl train` runs with, writing into `run_dir`.
 
     Early stopping on validation loss (best weights restored), learning-rate annealing,
     TensorBoard logs (`tensorboard/`), the best model so far (`checkpoints/best.keras`), the
     history (`history.csv`, appended to on resume) and `BackupAndRestore` (`backup/`), so a
     killed run continues from its last finished epoch when rerun with the same run dir.
+
+    Under multi-worker training every worker runs early stopping, the schedule and its own
+    `BackupAndRestore` (in `backup_dir`, one per worker); only the chief (`chief=True`) writes
+    TensorBoard logs, checkpoints and the history.
     """
     callbacks = [
         keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=patience, restore_best_weights=True, verbose=1
+            monitor="val_loss", patience=patience, restore_best_weights=True,
+            verbose=1 if chief else 0,
         ),
         learning_rate_callback(lr_schedule, learning_rate, epochs, patience),
-        keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), profile_batch=0),
-        keras.callbacks.ModelCheckpoint(
-            os.path.join(run_dir, "checkpoints", "best.keras"), monitor="val_loss",
-            save_best_only=True,
-        ),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
     ]
+    if chief:
+        callbacks += [
+            keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), profile_batch=0),
+            keras.callbacks.ModelCheckpoint(
+                os.path.join(run_dir, "checkpoints", "best.keras"), monitor="val_loss",
+                save_best_only=True,
+            ),
+            keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
+        ]
     if backup:
-        callbacks.append(
-            keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"), double_checkpoint=True)
-        )
+        callbacks.append(keras.callbacks.BackupAndRestore(
+            backup_dir or os.path.join(run_dir, "backup"), double_checkpoint=True))
     return callbacks
 
 

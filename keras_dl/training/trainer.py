@@ -28,7 +28,7 @@ import keras
 
 from keras_dl import data as datasets
 import keras_dl.models  # noqa: F401  (registers the builders)
-from keras_dl import registry
+from keras_dl import distribute, registry
 from keras_dl.training.callbacks import LR_SCHEDULES, default_callbacks
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
@@ -150,7 +150,9 @@ def _prepare_run_dir(run_dir: Path, config: dict, overwrite: bool) -> bool:
     if overwrite and run_dir.exists():
         shutil.rmtree(run_dir)
     if not config_file.exists():
-        if run_dir.exists() and any(run_dir.iterdir()):
+        # other workers of a multi-worker run may already have made their own folders here
+        if run_dir.exists() and any(p.name not in ("workers", "backup")
+                                    for p in run_dir.iterdir()):
             raise RunDirError(
                 f"run dir {str(run_dir)!r} is not empty and holds no keras_dl run; "
                 "choose another --run-dir"
@@ -206,7 +208,7 @@ class _TrainingClock(keras.callbacks.Callback):
 def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=None,
           learning_rate=None, optimizer="adam", lr_schedule="cosine", patience=5,
           validation_fraction=0.1, seed=0, limit=None, builder_kwargs=None, overwrite=False,
-          verbose="auto", extra_callbacks=()) -> TrainResult:
+          verbose="auto", extra_callbacks=(), strategy="auto", gpus=None) -> TrainResult:
     """Train `model_name` on `dataset`, evaluate on its test split, write everything to `run_dir`.
 
     Args:
@@ -226,7 +228,16 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         verbose: Keras' verbosity; "auto" shows the progress bar on a terminal, a line per
             epoch otherwise.
         extra_callbacks: more Keras callbacks.
+        strategy: the `tf.distribute` strategy, "auto", "mirrored", "multiworker" or "none"
+            (see `keras_dl.distribute`); `batch_size` is then per replica. Under multi-worker
+            training every worker runs this same call; only the chief writes the run's
+            artefacts, and each worker keeps its backup in `run_dir/backup/TASK`.
+        gpus: GPU indices for "mirrored" (default: all).
     """
+    if strategy not in distribute.STRATEGIES:
+        raise ValueError(
+            f"unknown strategy {strategy!r}; allowed: {', '.join(distribute.STRATEGIES)}"
+        )
     config = resolve_config(
         model_name, dataset=dataset, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, optimizer=optimizer, lr_schedule=lr_schedule,
@@ -239,35 +250,65 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
     x_fit, y_fit, x_val, y_val = datasets.train_validation_split(
         x_train, y_train, config["validation_fraction"], seed=seed
     )
+    strategy_ = distribute.strategy(strategy, gpus)
+    distributed = distribute.is_distributed(strategy_)
+    chief = distribute.is_chief()
     keras.utils.set_random_seed(seed)
-    try:  # bad builder arguments fail here, before the run dir is made
-        model = build_from_config(config)
-    except TypeError as error:
-        raise ValueError(f"model {model_name!r} rejected its arguments: {error}") from None
-    compile_classifier(model, optimizer, config["learning_rate"])
-    resuming = _prepare_run_dir(run_dir, config, overwrite)
-    if verbose:
+    with strategy_.scope():
+        try:  # bad builder arguments fail here, before the run dir is made
+            model = build_from_config(config)
+        except TypeError as error:
+            raise ValueError(f"model {model_name!r} rejected its arguments: {error}") from None
+        compile_classifier(model, optimizer, config["learning_rate"])
+    if chief:
+        resuming = _prepare_run_dir(run_dir, config, overwrite)
+    else:  # workers other than the chief keep only their backup, beside the chief's run
+        resuming = (run_dir / "backup" / distribute.task_name()).exists()
+    worker_dir = run_dir if chief else run_dir / "workers" / distribute.task_name()
+    worker_dir.mkdir(parents=True, exist_ok=True)
+    if verbose and chief:
         print(f"resuming the unfinished run in {run_dir}" if resuming else
               f"run dir: {run_dir} (rerun with the same run dir to resume if interrupted)")
 
-    train_data = datasets.to_dataset(x_fit, y_fit, config["batch_size"], shuffle=True, seed=seed)
-    val_data = datasets.to_dataset(x_val, y_val, config["batch_size"])
+    batch = config["batch_size"]
+    fit_steps = {}
+    if distributed:
+        train_data, fit_steps["steps_per_epoch"] = distribute.distributed_dataset(
+            strategy_, x_fit, y_fit, batch, shuffle=True, seed=seed)
+        val_data, fit_steps["validation_steps"] = distribute.distributed_dataset(
+            strategy_, x_val, y_val, batch)
+    else:
+        train_data = datasets.to_dataset(x_fit, y_fit, batch, shuffle=True, seed=seed)
+        val_data = datasets.to_dataset(x_val, y_val, batch)
+    backup_dir = run_dir / "backup" / distribute.task_name() if distributed else None
     callbacks = default_callbacks(
         str(run_dir), lr_schedule=lr_schedule, learning_rate=config["learning_rate"],
-        epochs=config["epochs"], patience=patience,
+        epochs=config["epochs"], patience=patience, chief=chief,
+        backup_dir=None if backup_dir is None else str(backup_dir),
     ) + list(extra_callbacks)
-    clock = _TrainingClock(run_dir)
+    clock = _TrainingClock(worker_dir)
     callbacks.insert(0, clock)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
 
-    model.fit(train_data, validation_data=val_data, epochs=config["epochs"], shuffle=False,
-              callbacks=callbacks, verbose=verbose)
+    fitted = model.fit(train_data, validation_data=val_data, epochs=config["epochs"],
+                       shuffle=False, callbacks=callbacks, verbose=verbose if chief else 0,
+                       **fit_steps)
 
-    test_loss, test_accuracy = model.evaluate(
-        datasets.to_dataset(x_test, y_test, max(config["batch_size"], 256)), verbose=0
-    )
-    history = read_history(run_dir / "history.csv")
+    if distributed:
+        test_data, test_steps = distribute.distributed_dataset(strategy_, x_test, y_test, batch)
+        test_loss, test_accuracy = model.evaluate(test_data, steps=test_steps, verbose=0)
+        test_examples = test_steps * batch * strategy_.num_replicas_in_sync
+    else:
+        test_loss, test_accuracy = model.evaluate(
+            datasets.to_dataset(x_test, y_test, max(batch, 256)), verbose=0
+        )
+        test_examples = len(x_test)
+    if chief:
+        history = read_history(run_dir / "history.csv")
+    else:
+        history = [{"epoch": e, **{k: float(v[i]) for k, v in fitted.history.items()}}
+                   for i, e in enumerate(fitted.epoch)]
     best = min(history, key=lambda row: row.get("val_loss", math.inf)) if history else {}
     metrics = {
         "test_accuracy": float(test_accuracy),
@@ -279,9 +320,12 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         "resumed": resuming,
         "train_examples": int(len(x_fit)),
         "validation_examples": int(len(x_val)),
-        "test_examples": int(len(x_test)),
+        "test_examples": int(test_examples),
+        "replicas": int(strategy_.num_replicas_in_sync),
+        "global_batch_size": int(batch * strategy_.num_replicas_in_sync),
     }
-    model.save(run_dir / "model.keras")
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    if chief:  # only the chief writes the final model and metrics
+        model.save(run_dir / "model.keras")
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return TrainResult(model=model, metrics=metrics, history=history, run_dir=run_dir,
                        config=config)

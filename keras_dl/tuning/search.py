@@ -29,7 +29,7 @@ import keras
 import keras_tuner
 
 from keras_dl import data as datasets
-from keras_dl import registry
+from keras_dl import distribute, registry
 from keras_dl.tuning.hypermodel import RegisteredHyperModel
 
 TUNERS = ("random", "hyperband", "bayesian")
@@ -46,10 +46,11 @@ class TuneResult:
     directory: Path
 
 
-def _make_tuner(kind, hypermodel, objective, max_trials, epochs, directory, seed, overwrite):
+def _make_tuner(kind, hypermodel, objective, max_trials, epochs, directory, seed, overwrite,
+                strategy_=None):
     common = dict(objective=keras_tuner.Objective(objective, OBJECTIVES[objective]),
                   directory=str(directory), project_name="search", overwrite=overwrite,
-                  seed=seed)
+                  seed=seed, distribution_strategy=strategy_)
     if kind == "random":
         return keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
     if kind == "bayesian":
@@ -81,7 +82,7 @@ def tune(model_name: str, *, dataset: str, directory, tuner: str = "random",
          max_trials: int = 10, epochs: int = 5, objective: str = "val_accuracy",
          patience: int = 3, validation_fraction: float = 0.1, seed: int = 0,
          limit: int | None = None, overwrite: bool = False, verbose: int = 1,
-         extra_callbacks=()) -> TuneResult:
+         extra_callbacks=(), strategy: str = "auto", gpus=None) -> TuneResult:
     """Search `model_name`'s declared hyperparameter space on `dataset`.
 
     Args:
@@ -100,6 +101,11 @@ def tune(model_name: str, *, dataset: str, directory, tuner: str = "random",
         overwrite: delete an existing search in `directory` and start over.
         verbose: Keras/KerasTuner verbosity.
         extra_callbacks: more Keras callbacks for every trial's `fit`.
+        strategy: "auto", "mirrored" or "none": each trial trains under that `tf.distribute`
+            strategy (KerasTuner's `distribution_strategy`; the drawn batch size is global).
+            "multiworker" is refused: spreading trials over machines is KerasTuner's own
+            distributed tuning (a chief oracle and `KERASTUNER_*` variables), not this.
+        gpus: GPU indices for "mirrored".
     """
     info = registry.model_info(model_name)
     if info.search_space is None:
@@ -111,6 +117,12 @@ def tune(model_name: str, *, dataset: str, directory, tuner: str = "random",
     for key, value in (("max_trials", max_trials), ("epochs", epochs), ("patience", patience)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{key} must be a positive integer, got {value!r}")
+    if strategy == "multiworker" or (strategy == "auto" and distribute.cluster_size() > 1):
+        raise ValueError(
+            "tune does not run under a multi-worker strategy; use --strategy mirrored or none "
+            "(to spread trials over machines, use KerasTuner's distributed tuning)"
+        )
+    strategy_ = distribute.strategy(strategy, gpus)
     data_info = datasets.info(dataset)
     directory = Path(directory)
     if overwrite and directory.exists():
@@ -123,7 +135,8 @@ def tune(model_name: str, *, dataset: str, directory, tuner: str = "random",
     hypermodel = RegisteredHyperModel(model_name, input_shape=tuple(data_info.input_shape),
                                       num_classes=data_info.num_classes)
     search = _make_tuner(tuner, hypermodel, objective, max_trials, epochs, directory, seed,
-                         overwrite=False)
+                         overwrite=False,
+                         strategy_=strategy_ if distribute.is_distributed(strategy_) else None)
     stop_early = keras.callbacks.EarlyStopping(monitor=objective, patience=patience,
                                                mode=OBJECTIVES[objective])
     search.search(x_fit, y_fit, validation_data=(x_val, y_val), epochs=epochs,

@@ -1,0 +1,159 @@
+"""tf.distribute on CPU: two logical devices, and two real worker processes on 127.0.0.1."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from keras_dl import distribute
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMEOUT = 240  # seconds for any one process: a hung collective fails the test, never CI
+
+WORKER = textwrap.dedent("""
+    import json, os, sys
+    import keras
+    from keras_dl import distribute, training
+
+    run_dir, epochs, kill_after, strategy = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    if strategy == "mirrored":
+        distribute.split_cpu(2)
+
+    class Record(keras.callbacks.Callback):
+        begun = []
+        def on_epoch_begin(self, epoch, logs=None):
+            Record.begun.append(epoch)
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == kill_after:
+                os._exit(9)  # killed after the epoch's backup: no clean-up at all
+
+    result = training.train(
+        "mlp", dataset="digits", run_dir=run_dir, epochs=epochs, batch_size=16, limit=480,
+        builder_kwargs={"hidden_units": [16]}, lr_schedule="constant", patience=50,
+        verbose=0, strategy=strategy, extra_callbacks=[Record()])
+    print("RESULT " + json.dumps({
+        "losses": [row["loss"] for row in result.history],
+        "begun": Record.begun, "metrics": result.metrics, "chief": distribute.is_chief()}))
+""")
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _env(tf_config=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
+    env.pop("TF_CONFIG", None)
+    if tf_config is not None:
+        env["TF_CONFIG"] = json.dumps(tf_config)
+    return env
+
+
+def _result(output):
+    lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
+    return json.loads(lines[-1][len("RESULT "):]) if lines else None
+
+
+def _run_workers(run_dir, epochs, kill_after=0):
+    """Start two workers on 127.0.0.1 and wait for both; returns [(returncode, result, log)]."""
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(run_dir), str(epochs), str(kill_after),
+             "multiworker"],
+            env=_env({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        )
+        for index in range(2)
+    ]
+    outcomes = []
+    for process in processes:
+        try:
+            out, _ = process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            for p in processes:
+                p.kill()
+            out, _ = process.communicate()
+            pytest.fail(f"a worker hung for {TIMEOUT} s:\n{out[-3000:]}")
+        outcomes.append((process.returncode, _result(out), out))
+    return outcomes
+
+
+def test_tf_config_parsing(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert distribute.cluster_size() == 1 and distribute.is_chief()
+    assert distribute.task_name() == "local"
+    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster,
+                                                "task": {"type": "worker", "index": 1}}))
+    assert distribute.cluster_size() == 2 and not distribute.is_chief()
+    assert distribute.task_name() == "worker-1"
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+        distribute.cluster_size()
+    with pytest.raises(ValueError, match="unknown strategy 'tpu'"):
+        distribute.strategy("tpu")
+
+
+def test_default_strategy_without_gpus_or_cluster(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    import tensorflow as tf
+
+    assert distribute.strategy("auto") is tf.distribute.get_strategy()
+    with pytest.raises(ValueError, match="needs TF_CONFIG naming at least two tasks"):
+        distribute.strategy("multiworker")
+    with pytest.raises(ValueError, match="this machine has no GPU"):
+        distribute.strategy("mirrored", gpus=[0])
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
+    process = subprocess.run(
+        [sys.executable, "-c", WORKER, str(tmp_path / "run"), "2", "0", "mirrored"],
+        env=_env(), capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT,
+    )
+    result = _result(process.stdout)
+    assert process.returncode == 0 and result, process.stderr[-3000:]
+    assert result["metrics"]["replicas"] == 2
+    assert result["metrics"]["global_batch_size"] == 32  # per-replica 16 × 2 replicas
+    assert result["metrics"]["epochs_run"] == 2
+    assert (tmp_path / "run" / "model.keras").is_file()
+
+
+def test_two_worker_processes_train_in_step_and_resume_after_a_kill(tmp_path):
+    # Two workers, 3 epochs: both must report the same (all-reduced) loss every epoch.
+    outcomes = _run_workers(tmp_path / "full", epochs=3)
+    for code, result, log in outcomes:
+        assert code == 0 and result, log[-3000:]
+    (_, chief, _), (_, worker, _) = outcomes
+    assert chief["chief"] and not worker["chief"]
+    assert len(chief["losses"]) == 3
+    assert chief["losses"] == pytest.approx(worker["losses"], rel=1e-6)
+    assert chief["metrics"]["replicas"] == 2
+    assert (tmp_path / "full" / "metrics.json").is_file()  # only the chief writes the run
+    assert not (tmp_path / "full" / "workers" / "worker-1" / "model.keras").exists()
+
+    # Killed after epoch 2 of 4, then restarted: resumes at epoch 3, redoes nothing.
+    run = tmp_path / "killed"
+    for code, _, log in _run_workers(run, epochs=4, kill_after=2):
+        assert code == 9, log[-3000:]
+    assert (run / "backup" / "worker-0").is_dir() and (run / "backup" / "worker-1").is_dir()
+    assert not (run / "metrics.json").exists()
+    resumed = _run_workers(run, epochs=4)
+    for code, result, log in resumed:
+        assert code == 0 and result, log[-3000:]
+        assert result["begun"] == [2, 3]  # epochs 0 and 1 were not trained again
+    chief = resumed[0][1]
+    assert chief["metrics"]["epochs_run"] == 4 and chief["metrics"]["resumed"] is True
+    assert [round(x, 6) for x in chief["losses"][-2:]] == \
+        [round(x, 6) for x in resumed[1][1]["losses"]]
