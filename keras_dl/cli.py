@@ -169,7 +169,7 @@ def cmd_evaluate(args):
 
 
 def cmd_export(args):
-    from keras_dl.export import export_saved_model
+    from keras_dl.export import export_onnx, export_saved_model
 
     path = Path(args.model)
     if not path.exists():
@@ -182,6 +182,12 @@ def cmd_export(args):
 
         metadata = {"dataset": config["dataset"],
                     "class_names": list(data.info(config["dataset"]).class_names)}
+    if args.format == "onnx":
+        result = export_onnx(model, args.base, args.name, args.version, overwrite=args.overwrite)
+        print(f"exported to {result.path} ({result.input_name} -> "
+              f"{', '.join(result.output_names)}; onnxruntime max abs diff "
+              f"{result.max_abs_diff:.3g})")
+        return
     result = export_saved_model(model, args.base, args.name, args.version,
                                 overwrite=args.overwrite, metadata=metadata)
     print(f"exported to {result.path} (signature serving_default: {result.input_name} -> "
@@ -361,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=positive_int, help="version (default: next free)")
     p.add_argument("--base", default="saved_models", help="export root (default saved_models)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument("--format", default="savedmodel", choices=("savedmodel", "onnx"),
+                   help="savedmodel (TF Serving layout, default) or onnx (BASE/onnx/NAME/VERSION/"
+                   "model.onnx, checked with onnxruntime)")
     p.set_defaults(run=cmd_export)
 
     p = commands.add_parser("predict", help="run a SavedModel on inputs from a .npy file")

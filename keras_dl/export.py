@@ -250,3 +250,88 @@ class ServedModel:
         batch = self.check_inputs(inputs)
         outputs = self.signature(**{self.input_name: tf.constant(batch)})
         return {key: np.asarray(value) for key, value in outputs.items()}
+
+
+# --- ONNX ------------------------------------------------------------------------------------
+
+ONNX_OPSET = 17
+RANDOM_OP_PREFIXES = ("Random", "StatelessRandom", "Multinomial", "TruncatedNormal")
+
+
+def _random_ops(function) -> list[str]:
+    graph = function.get_concrete_function().graph
+    return sorted({op.type for op in graph.get_operations()
+                   if op.type.startswith(RANDOM_OP_PREFIXES)})
+
+
+def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = None, *,
+                overwrite: bool = False, verify_inputs: np.ndarray | None = None,
+                tolerance: float = PARITY_TOLERANCE) -> ExportResult:
+    """Export `model` as ONNX to `base_dir/onnx/name/version/model.onnx`, checked by onnxruntime.
+
+    The ONNX graph is the serving graph (inference mode, the same input and output names as
+    the SavedModel's `serving_default`), converted by tf2onnx at opset 17 and run by
+    onnxruntime on sample inputs; above `tolerance` max abs difference nothing is written.
+    The layout is an ONNX model repository (`NAME/VERSION/model.onnx`, as Triton reads it),
+    kept under `onnx/` so it never mixes with TensorFlow Serving's SavedModel versions.
+
+    Only deterministic serving graphs convert: ONNX runtimes reject random ops, so a model
+    whose inference samples noise (a VAE's sampler) raises `ExportError`; export its encoder
+    and decoder instead.
+    """
+    import tensorflow as tf
+    import tf2onnx
+    import onnxruntime
+
+    if len(model.inputs) != 1:
+        raise ExportError(f"export needs a model with one input, {model.name!r} has {len(model.inputs)}")
+    model_dir = Path(base_dir) / "onnx" / _check_name(name)
+    versions = sorted(int(p.name) for p in model_dir.iterdir()
+                      if p.is_dir() and p.name.isdigit()) if model_dir.is_dir() else []
+    if version is None:
+        version = (versions[-1] + 1) if versions else 1
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ExportError(f"version must be a positive integer, got {version!r}")
+    final = model_dir / str(version)
+    if final.exists() and not overwrite:
+        raise ExportError(f"{final} already exists; pass overwrite=True (--overwrite) to replace it")
+
+    input_name = model.inputs[0].name.split(":")[0] or "inputs"
+    out_name = output_name(model)
+    serve, signature = _serving_function(model, input_name, out_name)
+    function = tf.function(serve, input_signature=signature)
+    random_ops = _random_ops(function)
+    if random_ops:
+        raise ExportError(
+            f"model {model.name!r} samples at inference ({', '.join(random_ops)}); ONNX "
+            "runtimes reject random ops — export a deterministic part (e.g. a VAE's encoder "
+            "or decoder) instead"
+        )
+    model_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
+    staging.chmod(0o755)
+    try:
+        tf2onnx.convert.from_function(function, input_signature=signature, opset=ONNX_OPSET,
+                                      output_path=str(staging / "model.onnx"))
+        inputs = sample_inputs(model) if verify_inputs is None else np.asarray(verify_inputs, "float32")
+        session = onnxruntime.InferenceSession(str(staging / "model.onnx"),
+                                               providers=["CPUExecutionProvider"])
+        (got,) = session.run([out_name], {input_name: inputs})
+        max_abs_diff = float(np.max(np.abs(got - np.asarray(model(inputs, training=False)))))
+        if not max_abs_diff <= tolerance:
+            raise ExportError(
+                f"onnxruntime's outputs differ from the model by {max_abs_diff:.3g} "
+                f"(tolerance {tolerance:g}); nothing was written"
+            )
+        if final.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".old-{version}-", dir=model_dir))
+            os.rename(final, retired / "v")
+            os.rename(staging, final)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(path=final / "model.onnx", version=version, input_name=input_name,
+                        output_names=(out_name,), max_abs_diff=max_abs_diff)

@@ -84,6 +84,10 @@ def test_train_evaluate_export_predict(trained_run, capsys, tmp_path):
                            tmp_path / "x.npy")
     assert code == 0 and out.count("class ") == 4
 
+    code, out, _ = run_cli(capsys, "export", trained_run, "--name", "digits_mlp", "--base", base,
+                           "--format", "onnx")
+    assert code == 0 and str(base / "onnx" / "digits_mlp" / "1" / "model.onnx") in out
+
 
 def test_bad_inputs_exit_2_with_one_clear_line(trained_run, capsys, tmp_path):
     np.save(tmp_path / "wrong.npy", np.zeros((2, 5), "float32"))

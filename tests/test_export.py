@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -94,3 +95,39 @@ def test_served_model_resolves_newest_version_and_checks_shapes(lenet, tmp_path)
         served(np.zeros((2, 32, 32, 1), "float32"))
     with pytest.raises(export.ExportError, match="not a SavedModel directory"):
         export.ServedModel(tmp_path)
+
+
+def test_onnx_export_matches_keras_in_onnxruntime(lenet, tmp_path):
+    import onnxruntime
+
+    result = export.export_onnx(lenet, tmp_path, "lenet5")
+    assert result.path == tmp_path / "onnx" / "lenet5" / "1" / "model.onnx"
+    assert result.max_abs_diff <= 1e-5
+    session = onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["images"]
+    assert [o.name for o in session.get_outputs()] == ["probabilities"]
+    x = np.random.default_rng(3).random((5, 28, 28, 1), dtype="float32")
+    np.testing.assert_allclose(session.run(None, {"images": x})[0], lenet(x), atol=1e-5)
+    with pytest.raises(export.ExportError, match="already exists"):
+        export.export_onnx(lenet, tmp_path, "lenet5", 1)
+    assert export.export_onnx(lenet, tmp_path, "lenet5").version == 2
+
+
+@keras.saving.register_keras_serializable(package="keras_dl_tests")
+class AlwaysNoisy(keras.layers.Layer):
+    """Adds fresh noise even at inference, as a VAE's sampler does."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(0)
+
+    def call(self, inputs):
+        return inputs + keras.random.normal(keras.ops.shape(inputs), seed=self.seed_generator)
+
+
+def test_onnx_export_refuses_models_that_sample_at_inference(tmp_path):
+    inputs = keras.Input((4,), name="inputs")
+    model = keras.Model(inputs, AlwaysNoisy()(keras.layers.Dense(2)(inputs)))
+    with pytest.raises(export.ExportError, match="samples at inference.*Random"):
+        export.export_onnx(model, tmp_path, "noisy")
+    assert not (tmp_path / "onnx" / "noisy").exists()  # refused before anything was written

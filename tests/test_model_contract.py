@@ -94,3 +94,19 @@ def test_search_space_builds(name):
     assert isinstance(model, keras.Model)
     assert len(hp.space) >= 1
     assert set(training) <= {"learning_rate", "batch_size", "optimizer"}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_onnx_parity(name, tmp_path):
+    from keras_dl.export import ExportError, _random_ops, _serving_function, export_onnx
+
+    _, model, x = _tiny(name)
+    import tensorflow as tf
+
+    serve, signature = _serving_function(model, "inputs", "outputs")
+    if _random_ops(tf.function(serve, input_signature=signature)):
+        with pytest.raises(ExportError, match="samples at inference"):
+            export_onnx(model, tmp_path, name, verify_inputs=x)
+        return
+    result = export_onnx(model, tmp_path, name, verify_inputs=x)
+    assert result.max_abs_diff <= 1e-5
