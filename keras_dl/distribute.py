@@ -145,19 +145,20 @@ def distributed_dataset(strategy_, x, y, per_replica_batch: int, shuffle: bool =
     number of replicas; per epoch, up to one global batch of examples is left out.
 
     Returns `(dataset, steps)`: the dataset repeats, and `steps` global batches make one pass
-    (pass it as `steps_per_epoch` / `validation_steps` / `steps`).
+    (pass it as `steps_per_epoch` / `validation_steps` / `steps`). A split too small to fill
+    one global batch (a small validation split) is batched smaller, so it still runs a step.
     """
     import tensorflow as tf
 
     workers = cluster_size() if tf_config() else 1
     per_worker = len(x) // workers
     local_replicas = max(1, strategy_.num_replicas_in_sync // workers)
-    steps = per_worker // (per_replica_batch * local_replicas)
-    if steps < 1:
+    if per_worker < local_replicas:
         raise ValueError(
-            f"{len(x)} examples are too few for a global batch of "
-            f"{per_replica_batch * strategy_.num_replicas_in_sync}"
+            f"{len(x)} examples are too few for {strategy_.num_replicas_in_sync} replicas"
         )
+    per_replica_batch = min(per_replica_batch, per_worker // local_replicas)
+    steps = per_worker // (per_replica_batch * local_replicas)
 
     def make(context):
         dataset = tf.data.Dataset.from_tensor_slices((x, y))

@@ -41,6 +41,17 @@ WORKER = textwrap.dedent("""
 """)
 
 
+TUNER = textwrap.dedent("""
+    import json, sys
+    from keras_dl import tuning
+
+    result = tuning.tune("mlp", dataset="digits", directory=sys.argv[1], max_trials=2,
+                         epochs=1, limit=400, verbose=0, strategy="multiworker")
+    print("RESULT " + json.dumps([[t["trial"], t["score"], t["hyperparameters"]]
+                                  for t in result.trials]))
+""")
+
+
 def _free_ports(count):
     sockets = [socket.socket() for _ in range(count)]
     for s in sockets:
@@ -64,14 +75,15 @@ def _result(output):
     return json.loads(lines[-1][len("RESULT "):]) if lines else None
 
 
-def _run_workers(run_dir, epochs, kill_after=0):
+def _run_workers(run_dir, epochs=0, kill_after=0, script=WORKER):
     """Start two workers on 127.0.0.1 and wait for both; returns [(returncode, result, log)]."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    arguments = [str(run_dir)] if script is TUNER else [str(run_dir), str(epochs),
+                                                          str(kill_after), "multiworker"]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(run_dir), str(epochs), str(kill_after),
-             "multiworker"],
+            [sys.executable, "-c", script, *arguments],
             env=_env({"cluster": cluster, "task": {"type": "worker", "index": index}}),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
         )
@@ -157,3 +169,13 @@ def test_two_worker_processes_train_in_step_and_resume_after_a_kill(tmp_path):
     assert chief["metrics"]["epochs_run"] == 4 and chief["metrics"]["resumed"] is True
     assert [round(x, 6) for x in chief["losses"][-2:]] == \
         [round(x, 6) for x in resumed[1][1]["losses"]]
+
+
+def test_two_worker_processes_tune_the_same_trials(tmp_path):
+    outcomes = _run_workers(tmp_path / "search", script=TUNER)
+    for code, result, log in outcomes:
+        assert code == 0 and result, log[-3000:]
+    (_, chief, _), (_, worker, _) = outcomes
+    assert len(chief) == 2 and chief == worker  # same trials, same all-reduced scores
+    assert (tmp_path / "search" / "best" / "model.keras").is_file()  # written by the chief
+    assert not (tmp_path / "search" / "workers" / "worker-1" / "best").exists()

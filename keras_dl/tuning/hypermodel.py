@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras_tuner
 
 import keras_dl.models  # noqa: F401  (registers the builders)
-from keras_dl import compat, registry
+from keras_dl import compat, distribute, registry
 from keras_dl.training.trainer import compile_classifier
 
 
@@ -49,10 +49,33 @@ class RegisteredHyperModel(keras_tuner.HyperModel):
         """Fit with the drawn batch size; the trial's traced graphs are released afterwards
         (see `keras_dl.compat.released_custom_gradients`), so memory stays flat over trials."""
         batch_size = hp.values.get("batch_size")
-        if batch_size is not None and not _is_dataset(args[0] if args else kwargs.get("x")):
+        x = args[0] if args else kwargs.get("x")
+        if not _is_dataset(x) and distribute.is_distributed(model.distribute_strategy):
+            args, kwargs = _distributed_fit_arguments(model.distribute_strategy, args, kwargs,
+                                                      batch_size or 32)
+        elif batch_size is not None and not _is_dataset(x):
             kwargs["batch_size"] = batch_size
         with compat.released_custom_gradients():
             return model.fit(*args, **kwargs)
+
+
+def _distributed_fit_arguments(strategy, args, kwargs, global_batch):
+    """numpy `fit` arguments as explicitly sharded distributed datasets with step counts.
+
+    The drawn batch size is global (KerasTuner's convention): each replica takes its share.
+    """
+    args = list(args)
+    x = args.pop(0) if args else kwargs.pop("x")
+    y = args.pop(0) if args else kwargs.pop("y")
+    kwargs.pop("batch_size", None)
+    per_replica = max(1, global_batch // strategy.num_replicas_in_sync)
+    kwargs["x"], kwargs["steps_per_epoch"] = distribute.distributed_dataset(
+        strategy, x, y, per_replica, shuffle=True)
+    if kwargs.get("validation_data") is not None:
+        x_val, y_val = kwargs["validation_data"][:2]
+        kwargs["validation_data"], kwargs["validation_steps"] = distribute.distributed_dataset(
+            strategy, x_val, y_val, per_replica)
+    return tuple(args), kwargs
 
 
 def _is_dataset(x) -> bool:

@@ -101,10 +101,14 @@ def tune(model_name: str, *, dataset: str, directory, tuner: str = "random",
         overwrite: delete an existing search in `directory` and start over.
         verbose: Keras/KerasTuner verbosity.
         extra_callbacks: more Keras callbacks for every trial's `fit`.
-        strategy: "auto", "mirrored" or "none": each trial trains under that `tf.distribute`
-            strategy (KerasTuner's `distribution_strategy`; the drawn batch size is global).
-            "multiworker" is refused: spreading trials over machines is KerasTuner's own
-            distributed tuning (a chief oracle and `KERASTUNER_*` variables), not this.
+        strategy: "auto", "mirrored", "multiworker" or "none": each trial trains under that
+            `tf.distribute` strategy (KerasTuner's `distribution_strategy`; the drawn batch
+            size is global). Under "multiworker" every worker runs this same call: with the
+            same seed every worker's oracle draws the same trials, each trial trains across
+            all workers (all-reduced scores, so the oracles stay in step), and only the chief
+            writes `DIRECTORY`; the others keep their trial state in
+            `DIRECTORY/workers/TASK`. (Spreading *different* trials over machines is
+            KerasTuner's own distributed tuning, with `KERASTUNER_*` variables.)
         gpus: GPU indices for "mirrored".
     """
     info = registry.model_info(model_name)
@@ -117,16 +121,13 @@ def tune(model_name: str, *, dataset: str, directory, tuner: str = "random",
     for key, value in (("max_trials", max_trials), ("epochs", epochs), ("patience", patience)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{key} must be a positive integer, got {value!r}")
-    if strategy == "multiworker" or (strategy == "auto" and distribute.cluster_size() > 1):
-        raise ValueError(
-            "tune does not run under a multi-worker strategy; use --strategy mirrored or none "
-            "(to spread trials over machines, use KerasTuner's distributed tuning)"
-        )
     strategy_ = distribute.strategy(strategy, gpus)
     data_info = datasets.info(dataset)
+    chief = distribute.is_chief()
     directory = Path(directory)
-    if overwrite and directory.exists():
+    if overwrite and directory.exists() and chief:
         shutil.rmtree(directory)
+    search_dir = directory if chief else directory / "workers" / distribute.task_name()
 
     x, y = datasets.load_numpy(dataset, "train", limit=limit)
     x_fit, y_fit, x_val, y_val = datasets.train_validation_split(x, y, validation_fraction,
@@ -134,7 +135,7 @@ def tune(model_name: str, *, dataset: str, directory, tuner: str = "random",
     keras.utils.set_random_seed(seed)
     hypermodel = RegisteredHyperModel(model_name, input_shape=tuple(data_info.input_shape),
                                       num_classes=data_info.num_classes)
-    search = _make_tuner(tuner, hypermodel, objective, max_trials, epochs, directory, seed,
+    search = _make_tuner(tuner, hypermodel, objective, max_trials, epochs, search_dir, seed,
                          overwrite=False,
                          strategy_=strategy_ if distribute.is_distributed(strategy_) else None)
     stop_early = keras.callbacks.EarlyStopping(monitor=objective, patience=patience,
@@ -144,9 +145,17 @@ def tune(model_name: str, *, dataset: str, directory, tuner: str = "random",
 
     trials = ranked_trials(search)
     best_hp = search.get_best_hyperparameters(1)[0]
-    with warnings.catch_warnings():  # the trial checkpoint holds optimizer slots: not needed
+    if not chief:  # the chief writes the best model and the trial table
+        return TuneResult(trials=trials, best_hyperparameters=dict(best_hp.values),
+                          best_model_path=directory / "best" / "model.keras", directory=directory)
+    # Rebuild the best model on one device: it is saved, not trained, and building it under a
+    # multi-worker strategy would start collectives the other workers do not join.
+    search.distribution_strategy = None
+    with warnings.catch_warnings():  # the trial checkpoint holds optimizer slots: unneeded
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         best_model = search.get_best_models(1)[0]
+    if best_model.optimizer is not None and not best_model.optimizer.built:
+        best_model.optimizer.build(best_model.trainable_variables)  # so it loads back cleanly
     best_dir = directory / "best"
     best_dir.mkdir(parents=True, exist_ok=True)
     best_model.save(best_dir / "model.keras")
