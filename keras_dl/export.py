@@ -15,6 +15,7 @@ then renamed into place, so a failed or interrupted export never leaves a half-w
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -109,6 +110,57 @@ def verify_saved_model(path, model: keras.Model, inputs: np.ndarray) -> float:
     return float(np.max(np.abs(np.asarray(got) - np.asarray(expected))))
 
 
+def _check_one_input(model):
+    if len(model.inputs) != 1:
+        raise ExportError(
+            f"export needs a model with one input, {model.name!r} has {len(model.inputs)}"
+        )
+
+
+def _target_version(model_dir: Path, version, overwrite: bool):
+    """`(version, final_path)` for an export into `model_dir`; `ExportError` if not allowed."""
+    versions = existing_versions(model_dir)
+    if version is None:
+        version = (versions[-1] + 1) if versions else 1
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ExportError(f"version must be a positive integer, got {version!r}")
+    final = model_dir / str(version)
+    if final.exists() and not overwrite:
+        raise ExportError(
+            f"{final} already exists; pass overwrite=True (--overwrite) to replace it, "
+            f"or choose another version (next free: {max(versions + [0]) + 1})"
+        )
+    return version, final
+
+
+@contextlib.contextmanager
+def _staged(model_dir: Path, version: int, final: Path):
+    """A hidden staging directory, renamed to `final` when the block succeeds, else removed.
+
+    With an existing `final` (overwrite), the old version is swapped out, the new one in, and
+    the old one deleted, so `final` is never missing or half-written.
+    """
+    model_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
+    staging.chmod(0o755)  # mkdtemp makes it private; a Serving process may run as another user
+    try:
+        yield staging
+        if final.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".old-{version}-", dir=model_dir))
+            os.rename(final, retired / "v")
+            os.rename(staging, final)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, final)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _parity_inputs(model, verify_inputs):
+    return sample_inputs(model) if verify_inputs is None else np.asarray(verify_inputs, "float32")
+
+
 def export_saved_model(model: keras.Model, base_dir, name: str, version: int | None = None, *,
                        overwrite: bool = False, verify_inputs: np.ndarray | None = None,
                        tolerance: float = PARITY_TOLERANCE, metadata: dict | None = None
@@ -134,34 +186,18 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
     Returns:
         An `ExportResult` with the path and the measured max abs difference.
     """
-    if len(model.inputs) != 1:
-        raise ExportError(f"export needs a model with one input, {model.name!r} has {len(model.inputs)}")
+    _check_one_input(model)
     model_dir = Path(base_dir) / _check_name(name)
-    versions = existing_versions(model_dir)
-    if version is None:
-        version = (versions[-1] + 1) if versions else 1
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ExportError(f"version must be a positive integer, got {version!r}")
-    final = model_dir / str(version)
-    if final.exists() and not overwrite:
-        raise ExportError(
-            f"{final} already exists; pass overwrite=True (--overwrite) to replace it, "
-            f"or choose another version (next free: {max(versions + [0]) + 1})"
-        )
-
+    version, final = _target_version(model_dir, version, overwrite)
     input_name = model.inputs[0].name.split(":")[0] or "inputs"
     out_name = output_name(model)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
-    staging.chmod(0o755)  # mkdtemp makes it private; a Serving process may run as another user
-    try:
+    with _staged(model_dir, version, final) as staging:
         archive = keras.export.ExportArchive()
         archive.track(model)
         serve, signature = _serving_function(model, input_name, out_name)
         archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=signature)
         archive.write_out(str(staging), verbose=False)
-        inputs = sample_inputs(model) if verify_inputs is None else np.asarray(verify_inputs, "float32")
-        max_abs_diff = verify_saved_model(staging, model, inputs)
+        max_abs_diff = verify_saved_model(staging, model, _parity_inputs(model, verify_inputs))
         if not max_abs_diff <= tolerance:
             raise ExportError(
                 f"the reloaded SavedModel differs from the model by {max_abs_diff:.3g} "
@@ -180,16 +216,6 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
         }
         (staging / METADATA_FILE).parent.mkdir(exist_ok=True)
         (staging / METADATA_FILE).write_text(json.dumps(facts, indent=2) + "\n")
-        if final.exists():  # overwrite: swap the old version out, the new one in, then delete
-            retired = Path(tempfile.mkdtemp(prefix=f".old-{version}-", dir=model_dir))
-            os.rename(final, retired / "v")
-            os.rename(staging, final)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(staging, final)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(path=final, version=version, input_name=input_name,
                         output_names=(out_name,), max_abs_diff=max_abs_diff)
 
@@ -283,19 +309,9 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
     import tf2onnx
     import onnxruntime
 
-    if len(model.inputs) != 1:
-        raise ExportError(f"export needs a model with one input, {model.name!r} has {len(model.inputs)}")
+    _check_one_input(model)
     model_dir = Path(base_dir) / "onnx" / _check_name(name)
-    versions = sorted(int(p.name) for p in model_dir.iterdir()
-                      if p.is_dir() and p.name.isdigit()) if model_dir.is_dir() else []
-    if version is None:
-        version = (versions[-1] + 1) if versions else 1
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ExportError(f"version must be a positive integer, got {version!r}")
-    final = model_dir / str(version)
-    if final.exists() and not overwrite:
-        raise ExportError(f"{final} already exists; pass overwrite=True (--overwrite) to replace it")
-
+    version, final = _target_version(model_dir, version, overwrite)
     input_name = model.inputs[0].name.split(":")[0] or "inputs"
     out_name = output_name(model)
     serve, signature = _serving_function(model, input_name, out_name)
@@ -307,13 +323,10 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
             "runtimes reject random ops — export a deterministic part (e.g. a VAE's encoder "
             "or decoder) instead"
         )
-    model_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=model_dir))
-    staging.chmod(0o755)
-    try:
+    with _staged(model_dir, version, final) as staging:
         tf2onnx.convert.from_function(function, input_signature=signature, opset=ONNX_OPSET,
                                       output_path=str(staging / "model.onnx"))
-        inputs = sample_inputs(model) if verify_inputs is None else np.asarray(verify_inputs, "float32")
+        inputs = _parity_inputs(model, verify_inputs)
         session = onnxruntime.InferenceSession(str(staging / "model.onnx"),
                                                providers=["CPUExecutionProvider"])
         (got,) = session.run([out_name], {input_name: inputs})
@@ -323,15 +336,5 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
                 f"onnxruntime's outputs differ from the model by {max_abs_diff:.3g} "
                 f"(tolerance {tolerance:g}); nothing was written"
             )
-        if final.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".old-{version}-", dir=model_dir))
-            os.rename(final, retired / "v")
-            os.rename(staging, final)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(staging, final)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(path=final / "model.onnx", version=version, input_name=input_name,
                         output_names=(out_name,), max_abs_diff=max_abs_diff)
