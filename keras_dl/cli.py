@@ -34,6 +34,16 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a non-negative integer")
+    return value
+
+
 def positive_float(text):
     try:
         value = float(text)
@@ -106,7 +116,8 @@ def cmd_train(args):
         dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.lr, optimizer=args.optimizer, lr_schedule=args.lr_schedule,
         patience=args.patience, validation_fraction=args.validation_fraction, seed=args.seed,
-        limit=args.limit, builder_kwargs=builder_kwargs,
+        limit=args.limit, builder_kwargs=builder_kwargs, pretrain_epochs=args.pretrain_epochs,
+        pretraining=args.pretrain_unit, finetune=args.finetune, propagate=args.propagate,
     )
     resolve_config(args.model, **settings)  # every bad setting fails here, before any output
     settings.update(strategy=args.strategy, gpus=args.gpus)
@@ -115,11 +126,10 @@ def cmd_train(args):
     )
     result = train(args.model, run_dir=run_dir, overwrite=args.overwrite, **settings)
     m = result.metrics
-    print(
-        f"test accuracy {m['test_accuracy']:.4f}, test loss {m['test_loss']:.4f}, "
-        f"{m['epochs_run']} epochs in {m['train_seconds']:.1f} s; model: "
-        f"{result.run_dir / 'model.keras'}"
-    )
+    scores = ", ".join(f"{key.replace('_', ' ')} {value:.4f}" for key, value in m.items()
+                       if key.startswith("test_") and key != "test_examples")
+    print(f"{scores}, {m['epochs_run']} epochs in {m['train_seconds']:.1f} s; model: "
+          f"{result.run_dir / 'model.keras'}")
 
 
 def _load_keras_model(path: Path):
@@ -144,8 +154,8 @@ def _run_config(path: Path) -> dict:
 
 
 def cmd_evaluate(args):
-    from keras_dl import data
-    from keras_dl.training import compile_classifier
+    from keras_dl import data, registry
+    from keras_dl.training import compile_for_task, fit_data
 
     path = Path(args.model)
     if not path.exists():
@@ -162,10 +172,17 @@ def cmd_evaluate(args):
             f"takes {want}"
         )
     x, y = data.load_numpy(dataset, "test", limit=args.limit)
-    compile_classifier(model)
-    loss, accuracy = model.evaluate(data.to_dataset(x, y, 256), verbose=0)
-    print(json.dumps({"dataset": dataset, "test_accuracy": round(float(accuracy), 6),
-                      "test_loss": round(float(loss), 6), "examples": int(len(x))}))
+    config = _run_config(path)
+    task, loss = "classification", None
+    if config.get("model") in registry.list_models():
+        model_info = registry.model_info(config["model"])
+        task, loss = model_info.task, model_info.loss
+    compile_for_task(model, task, loss=loss)
+    x, y = fit_data(task, x, y)
+    scores = model.evaluate(data.to_dataset(x, y, 256), verbose=0, return_dict=True)
+    print(json.dumps({"dataset": dataset,
+                      **{f"test_{k}": round(float(v), 6) for k, v in sorted(scores.items())},
+                      "examples": int(len(x))}))
 
 
 def cmd_export(args):
@@ -352,6 +369,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="delete an existing run dir first")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="a builder argument, e.g. --set modern=true --set hidden_units=[512,256]")
+    p.add_argument("--pretrain-epochs", type=non_negative_int,
+                   help="greedy layer-wise pre-training epochs per hidden layer before training "
+                   "(default: 5 for models with a pre-training unit, e.g. dbn; 0 otherwise)")
+    p.add_argument("--pretrain-unit",
+                   help="what each hidden layer is pre-trained as: rbm, supervised, autoencoder "
+                   "kinds (default: the model's own)")
+    p.add_argument("--finetune", default="all", choices=("all", "top"),
+                   help="after pre-training, retrain the whole stack (all, default) or only the "
+                   "classifier on the frozen stack (top)")
+    p.add_argument("--propagate", default="probabilities", choices=("probabilities", "samples"),
+                   help="what a pre-trained layer passes up to the next (default probabilities)")
     add_strategy_options(p)
     p.set_defaults(run=cmd_train)
 

@@ -161,7 +161,7 @@ def distributed_dataset(strategy_, x, y, per_replica_batch: int, shuffle: bool =
     steps = per_worker // (per_replica_batch * local_replicas)
 
     def make(context):
-        dataset = tf.data.Dataset.from_tensor_slices((x, y))
+        dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
         if shuffle:
             dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
         dataset = dataset.shard(context.num_input_pipelines, context.input_pipeline_id)

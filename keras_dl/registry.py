@@ -30,6 +30,13 @@ from typing import Any, Callable
 # Keys a search space may return that configure training rather than the builder.
 TRAINING_KEYS = ("learning_rate", "batch_size", "optimizer")
 
+# What a model learns from, which decides how it is fed, compiled and checked:
+#   "classification"  fit(x, labels); outputs class probabilities (or logits), one per class;
+#   "reconstruction"  fit(x, x); outputs an input-shaped reconstruction; compiled with `loss`;
+#   "unsupervised"    fit(x); the model carries its own training rule (a loss it adds, e.g. an
+#                     RBM's free-energy gap), and outputs whatever it serves (`smoke_output_shape`).
+TASKS = ("classification", "reconstruction", "unsupervised")
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelInfo:
@@ -46,6 +53,13 @@ class ModelInfo:
         train_defaults: `epochs`, `batch_size`, `learning_rate` that `keras-dl train` uses when
             not given.
         description: the first line of the builder's docstring.
+        task: "classification", "reconstruction" or "unsupervised" (see `TASKS`).
+        loss: the reconstruction loss ("mse" or "binary_crossentropy") of a "reconstruction"
+            model; None otherwise.
+        smoke_output_shape: the per-example output shape of the `smoke_kwargs` instance, when
+            it is not `(num_classes,)` (classification) or the input shape (reconstruction).
+        pretraining: the greedy pre-training unit (`keras_dl.training.pretraining`, e.g.
+            "rbm" for a DBN) that `keras-dl train` runs before fine-tuning; None for none.
     """
 
     name: str
@@ -55,6 +69,10 @@ class ModelInfo:
     smoke_kwargs: dict
     train_defaults: dict
     description: str
+    task: str = "classification"
+    loss: str | None = None
+    smoke_output_shape: tuple | None = None
+    pretraining: str | None = None
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -80,8 +98,16 @@ def register_model(
     search_space: Callable[[Any], dict] | None = None,
     smoke_kwargs: dict | None = None,
     train_defaults: dict | None = None,
+    task: str = "classification",
+    loss: str | None = None,
+    smoke_output_shape: tuple | None = None,
+    pretraining: str | None = None,
 ):
     """Decorator registering a model builder under `name` (default: the function's name)."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}")
+    if task == "reconstruction" and loss is None:
+        loss = "mse"
 
     def decorator(builder):
         model_name = name or builder.__name__
@@ -96,6 +122,10 @@ def register_model(
             smoke_kwargs=dict(smoke_kwargs or {}),
             train_defaults=dict(train_defaults or {}),
             description=doc.splitlines()[0] if doc else "",
+            task=task,
+            loss=loss,
+            smoke_output_shape=None if smoke_output_shape is None else tuple(smoke_output_shape),
+            pretraining=pretraining,
         )
         return builder
 

@@ -16,7 +16,7 @@ import pytest
 
 import keras_dl
 from keras_dl.export import export_saved_model, verify_saved_model
-from keras_dl.training import compile_classifier
+from keras_dl.training import compile_for_task, fit_data
 from keras_dl.tuning import build_from_hyperparameters
 
 MODELS = keras_dl.list_models()
@@ -30,6 +30,15 @@ def _tiny(name):
     return info, model, x
 
 
+def _output_shape(info, model):
+    """The per-example output shape the registration promises for the smoke instance."""
+    if info.smoke_output_shape is not None:
+        return tuple(info.smoke_output_shape)
+    if info.task == "classification":
+        return (info.smoke_kwargs["num_classes"],)
+    return tuple(model.inputs[0].shape[1:])
+
+
 def test_registry_is_not_empty():
     assert {"mlp", "lenet5"} <= set(MODELS)
 
@@ -39,8 +48,7 @@ def test_output_shape_and_finite(name):
     info, model, x = _tiny(name)
     assert isinstance(model, keras.Model)
     y = np.asarray(model(x, training=False))
-    num_classes = info.smoke_kwargs.get("num_classes")
-    assert y.shape == (4, num_classes)
+    assert y.shape == (4, *_output_shape(info, model))
     assert np.all(np.isfinite(y))
     if model.layers[-1].activation is keras.activations.softmax:
         np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
@@ -49,10 +57,11 @@ def test_output_shape_and_finite(name):
 @pytest.mark.parametrize("name", MODELS)
 def test_one_fit_step(name):
     info, model, x = _tiny(name)
-    y = np.arange(4) % info.smoke_kwargs["num_classes"]
-    compile_classifier(model)
+    labels = np.arange(4) % info.smoke_kwargs.get("num_classes", 1)
+    inputs, targets = fit_data(info.task, x, labels)
+    compile_for_task(model, info.task, loss=info.loss)
     before = [np.array(w) for w in model.trainable_weights]
-    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    history = model.fit(inputs, targets, batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     changed = [not np.array_equal(b, np.array(w)) for b, w in zip(before, model.trainable_weights)]
     assert any(changed), "one optimizer step changed no weight"

@@ -78,7 +78,7 @@ def train_validation_split(x, y, validation_fraction: float, seed: int = 0):
 
 def to_dataset(x, y, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
                augment=None):
-    """A batched, prefetched `tf.data.Dataset` of `(x, y)`.
+    """A batched, prefetched `tf.data.Dataset` of `(x, y)` (of `x` alone when `y` is None).
 
     With `shuffle`, the order is reshuffled every epoch from `seed`. `augment`, a callable on
     a batch of inputs (a Keras preprocessing model, say), is applied after batching.
@@ -87,13 +87,17 @@ def to_dataset(x, y, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
 
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if augment is not None:
-        dataset = dataset.map(lambda xb, yb: (augment(xb, training=True), yb),
-                              num_parallel_calls=tf.data.AUTOTUNE)
+        if y is None:
+            dataset = dataset.map(lambda xb: augment(xb, training=True),
+                                  num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            dataset = dataset.map(lambda xb, yb: (augment(xb, training=True), yb),
+                                  num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

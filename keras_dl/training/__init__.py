@@ -12,11 +12,15 @@ from keras_dl.training.trainer import (
     TrainResult,
     build_from_config,
     compile_classifier,
+    compile_for_task,
+    fit_data,
     make_optimizer,
     read_history,
     resolve_config,
     train,
 )
+
+from keras_dl.training import pretraining  # noqa: E402  (registers the "supervised" unit)
 
 __all__ = [
     "LR_SCHEDULES",
@@ -27,6 +31,8 @@ __all__ = [
     "annealed_learning_rate",
     "build_from_config",
     "compile_classifier",
+    "compile_for_task",
+    "fit_data",
     "default_callbacks",
     "make_optimizer",
     "read_history",

@@ -79,9 +79,39 @@ def compile_classifier(model, optimizer="adam", learning_rate=1e-3):
     return model
 
 
+def compile_for_task(model, task="classification", optimizer="adam", learning_rate=1e-3,
+                     loss=None):
+    """Compile `model` for what it learns from (`keras_dl.registry.TASKS`).
+
+    "classification": sparse categorical cross-entropy and accuracy; "reconstruction": `loss`
+    ("mse" by default, or "binary_crossentropy") against the input, with the mean squared error
+    as a metric; "unsupervised": no loss here, the model adds its own training rule.
+    """
+    if task == "classification":
+        return compile_classifier(model, optimizer, learning_rate)
+    if task == "reconstruction":
+        model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss or "mse",
+                      metrics=[keras.metrics.MeanSquaredError(name="mse")])
+        return model
+    if task == "unsupervised":
+        model.compile(optimizer=make_optimizer(optimizer, learning_rate))
+        return model
+    raise ValueError(f"unknown task {task!r}; allowed: {', '.join(registry.TASKS)}")
+
+
+def fit_data(task, x, y):
+    """The `(inputs, targets)` a model of `task` trains on: labels, the inputs, or none."""
+    if task == "classification":
+        return x, y
+    if task == "reconstruction":
+        return x, x
+    return x, None
+
+
 def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learning_rate=None,
                    optimizer="adam", lr_schedule="cosine", patience=5, validation_fraction=0.1,
-                   seed=0, limit=None, builder_kwargs=None) -> dict:
+                   seed=0, limit=None, builder_kwargs=None, pretrain_epochs=None,
+                   pretraining=None, finetune="all", propagate="probabilities") -> dict:
     """Check every setting and fill in the defaults; `ValueError` naming the first bad one."""
     info = registry.model_info(model_name)
     builder_kwargs = dict(builder_kwargs or {})
@@ -106,9 +136,13 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         raise ValueError(f"validation fraction must be in (0, 1), got {validation_fraction!r}")
     if limit is not None and (not isinstance(limit, int) or limit < 2):
         raise ValueError(f"limit must be an integer of at least 2, got {limit!r}")
-    builder_kwargs.setdefault("input_shape", tuple(data_info.input_shape))
-    builder_kwargs.setdefault("num_classes", data_info.num_classes)
+    if "input_shape" in info.parameters:
+        builder_kwargs.setdefault("input_shape", tuple(data_info.input_shape))
+    if "num_classes" in info.parameters:
+        builder_kwargs.setdefault("num_classes", data_info.num_classes)
     resolved_builder = {**info.defaults(), **builder_kwargs}
+    pretraining_config = _resolve_pretraining(info, pretrain_epochs, pretraining, finetune,
+                                              propagate, defaults)
     return {
         "model": model_name,
         "family": info.family,
@@ -123,7 +157,44 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         "validation_fraction": float(validation_fraction),
         "seed": seed,
         "limit": limit,
+        # only present when the run pre-trains, so runs without it keep their old configs
+        **({"pretraining": pretraining_config} if pretraining_config else {}),
     }
+
+
+def _resolve_pretraining(info, pretrain_epochs, unit, finetune, propagate, defaults):
+    """The pre-training settings of a run, or None when it does not pre-train."""
+    from keras_dl.training import pretraining
+
+    unit = unit or info.pretraining
+    if pretrain_epochs is None:
+        pretrain_epochs = defaults.get("pretrain_epochs", 5) if unit else 0
+    if not isinstance(pretrain_epochs, int) or isinstance(pretrain_epochs, bool) \
+            or pretrain_epochs < 0:
+        raise ValueError(f"pretrain epochs must be a non-negative integer, got {pretrain_epochs!r}")
+    if finetune not in pretraining.FINETUNE_MODES:
+        raise ValueError(f"finetune must be one of {', '.join(pretraining.FINETUNE_MODES)}; "
+                         f"got {finetune!r}")
+    if propagate not in pretraining.PROPAGATE:
+        raise ValueError(f"propagate must be one of {', '.join(pretraining.PROPAGATE)}; "
+                         f"got {propagate!r}")
+    if pretrain_epochs == 0:
+        if finetune != "all":
+            raise ValueError("--finetune top needs pre-trained layers to freeze: "
+                             "give --pretrain-epochs of at least 1")
+        return None
+    if unit is None:
+        raise ValueError(f"model {info.name!r} has no pre-training unit of its own: choose one "
+                         f"with --pretrain-unit ({', '.join(pretraining.list_units())})")
+    if unit not in pretraining.list_units():
+        raise ValueError(f"unknown pre-training unit {unit!r}; allowed: "
+                         f"{', '.join(pretraining.list_units())}")
+    if info.task != "classification":
+        raise ValueError(f"pre-training then fine-tuning needs a classifier; model "
+                         f"{info.name!r} is {info.task}")
+    return {"unit": unit, "epochs": pretrain_epochs, "finetune": finetune,
+            "propagate": propagate,
+            "learning_rate": float(defaults.get("pretrain_learning_rate", 0.01))}
 
 
 def _jsonable(value):
@@ -208,7 +279,9 @@ class _TrainingClock(keras.callbacks.Callback):
 def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=None,
           learning_rate=None, optimizer="adam", lr_schedule="cosine", patience=5,
           validation_fraction=0.1, seed=0, limit=None, builder_kwargs=None, overwrite=False,
-          verbose="auto", extra_callbacks=(), strategy="auto", gpus=None) -> TrainResult:
+          verbose="auto", extra_callbacks=(), strategy="auto", gpus=None,
+          pretrain_epochs=None, pretraining=None, finetune="all",
+          propagate="probabilities") -> TrainResult:
     """Train `model_name` on `dataset`, evaluate on its test split, write everything to `run_dir`.
 
     Args:
@@ -233,6 +306,15 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
             training every worker runs this same call; only the chief writes the run's
             artefacts, and each worker keeps its backup in `run_dir/backup/TASK`.
         gpus: GPU indices for "mirrored" (default: all).
+        pretrain_epochs: epochs of greedy layer-wise pre-training per hidden layer before the
+            supervised training (`keras_dl.training.pretraining`); None for the model's
+            default (5 for a model registered with a pre-training unit, such as `dbn`; 0
+            otherwise).
+        pretraining: the pre-training unit ("rbm", "supervised", an autoencoder kind...);
+            None for the model's own.
+        finetune: "all" retrains the whole pre-trained stack with the classifier; "top"
+            freezes the stack and trains only the classifier.
+        propagate: what each pre-trained layer passes up: "probabilities" or "samples".
     """
     if strategy not in distribute.STRATEGIES:
         raise ValueError(
@@ -242,8 +324,10 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         model_name, dataset=dataset, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, optimizer=optimizer, lr_schedule=lr_schedule,
         patience=patience, validation_fraction=validation_fraction, seed=seed, limit=limit,
-        builder_kwargs=builder_kwargs,
+        builder_kwargs=builder_kwargs, pretrain_epochs=pretrain_epochs, pretraining=pretraining,
+        finetune=finetune, propagate=propagate,
     )
+    info = registry.model_info(model_name)
     run_dir = Path(run_dir)
     x_train, y_train = datasets.load_numpy(dataset, "train", limit=limit)
     x_test, y_test = datasets.load_numpy(dataset, "test", limit=limit)
@@ -259,7 +343,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
             model = build_from_config(config)
         except TypeError as error:
             raise ValueError(f"model {model_name!r} rejected its arguments: {error}") from None
-        compile_classifier(model, optimizer, config["learning_rate"])
+        compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss)
     if chief:
         resuming = _prepare_run_dir(run_dir, config, overwrite)
     else:  # workers other than the chief keep only their backup, beside the chief's run
@@ -270,6 +354,14 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         print(f"resuming the unfinished run in {run_dir}" if resuming else
               f"run dir: {run_dir} (rerun with the same run dir to resume if interrupted)")
 
+    if config.get("pretraining"):
+        _pretrain(model, config, x_fit, y_fit, worker_dir, resuming, verbose)
+        with strategy_.scope():  # recompile: `trainable` changed for fine-tuning "top"
+            compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss)
+
+    x_fit, y_fit = fit_data(info.task, x_fit, y_fit)
+    x_val, y_val = fit_data(info.task, x_val, y_val)
+    x_test, y_test = fit_data(info.task, x_test, y_test)
     batch = config["batch_size"]
     fit_steps = {}
     if distributed:
@@ -297,11 +389,11 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
 
     if distributed:
         test_data, test_steps = distribute.distributed_dataset(strategy_, x_test, y_test, batch)
-        test_loss, test_accuracy = model.evaluate(test_data, steps=test_steps, verbose=0)
+        evaluated = model.evaluate(test_data, steps=test_steps, verbose=0, return_dict=True)
         test_examples = test_steps * batch * strategy_.num_replicas_in_sync
     else:
-        test_loss, test_accuracy = model.evaluate(
-            datasets.to_dataset(x_test, y_test, max(batch, 256)), verbose=0
+        evaluated = model.evaluate(
+            datasets.to_dataset(x_test, y_test, max(batch, 256)), verbose=0, return_dict=True
         )
         test_examples = len(x_test)
     if chief:
@@ -311,8 +403,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
                    for i, e in enumerate(fitted.epoch)]
     best = min(history, key=lambda row: row.get("val_loss", math.inf)) if history else {}
     metrics = {
-        "test_accuracy": float(test_accuracy),
-        "test_loss": float(test_loss),
+        **{f"test_{key}": float(value) for key, value in evaluated.items()},
         "epochs_run": len(history),
         "best_epoch": best.get("epoch", -1) + 1,
         "best_val_accuracy": best.get("val_accuracy"),
@@ -329,3 +420,30 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return TrainResult(model=model, metrics=metrics, history=history, run_dir=run_dir,
                        config=config)
+
+
+def _pretrain(model, config, x, y, run_dir: Path, resuming: bool, verbose):
+    """Greedy layer-wise pre-training of `model`'s hidden stack, once per run.
+
+    The pre-trained weights are kept in `run_dir/pretrained.weights.h5`, so a resumed run does
+    not pre-train again (and a run resumed after its first fine-tuning epoch gets its weights
+    from the backup anyway).
+    """
+    from keras_dl.training import pretraining
+
+    settings = config["pretraining"]
+    weights = run_dir / "pretrained.weights.h5"
+    if resuming and weights.exists():
+        model.load_weights(weights)
+        layers = [layer.name for layer in pretraining.stack_layers(model)]
+    else:
+        result = pretraining.pretrain_model(
+            model, x, settings["unit"], y=y, epochs=settings["epochs"],
+            batch_size=config["batch_size"], learning_rate=settings["learning_rate"],
+            propagate=settings["propagate"], seed=config["seed"], verbose=bool(verbose),
+        )
+        layers = result.layers
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "pretraining.json").write_text(json.dumps(result.summary(), indent=2) + "\n")
+        model.save_weights(weights)
+    pretraining.set_finetune_mode(model, settings["finetune"], layers)

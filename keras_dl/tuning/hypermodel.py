@@ -7,7 +7,7 @@ import keras_tuner
 
 import keras_dl.models  # noqa: F401  (registers the builders)
 from keras_dl import compat, distribute, registry
-from keras_dl.training.trainer import compile_classifier
+from keras_dl.training.trainer import compile_for_task
 
 
 def build_from_hyperparameters(model_name: str, hp, **fixed):
@@ -29,7 +29,7 @@ def build_from_hyperparameters(model_name: str, hp, **fixed):
 class RegisteredHyperModel(keras_tuner.HyperModel):
     """A `keras_tuner.HyperModel` for any registered model, from its declared search space.
 
-    `build(hp)` returns the model compiled for sparse-label classification with the drawn
+    `build(hp)` returns the model compiled for its task (`compile_for_task`) with the drawn
     optimizer and learning rate; `fit(hp, model, ...)` uses the drawn batch size.
     """
 
@@ -41,8 +41,10 @@ class RegisteredHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         model, training = build_from_hyperparameters(self.model_name, hp, **self.fixed)
-        return compile_classifier(
-            model, training.get("optimizer", "adam"), training.get("learning_rate", 1e-3)
+        info = registry.model_info(self.model_name)
+        return compile_for_task(
+            model, info.task, training.get("optimizer", "adam"),
+            training.get("learning_rate", 1e-3), info.loss,
         )
 
     def fit(self, hp, model, *args, **kwargs):

@@ -30,6 +30,7 @@ import keras_tuner
 
 from keras_dl import data as datasets
 from keras_dl import distribute, registry
+from keras_dl.training.trainer import fit_data
 from keras_dl.tuning.hypermodel import RegisteredHyperModel
 
 TUNERS = ("random", "hyperband", "bayesian")
@@ -133,8 +134,15 @@ def tune(model_name: str, *, dataset: str, directory, tuner: str = "random",
     x_fit, y_fit, x_val, y_val = datasets.train_validation_split(x, y, validation_fraction,
                                                                  seed=seed)
     keras.utils.set_random_seed(seed)
-    hypermodel = RegisteredHyperModel(model_name, input_shape=tuple(data_info.input_shape),
-                                      num_classes=data_info.num_classes)
+    info = registry.model_info(model_name)
+    if info.task != "classification" and objective == "val_accuracy":
+        raise ValueError(f"model {model_name!r} is not a classifier ({info.task}): "
+                         "use --objective val_loss")
+    fixed = {"input_shape": tuple(data_info.input_shape), "num_classes": data_info.num_classes}
+    hypermodel = RegisteredHyperModel(
+        model_name, **{k: v for k, v in fixed.items() if k in info.parameters})
+    x_fit, y_fit = fit_data(info.task, x_fit, y_fit)
+    x_val, y_val = fit_data(info.task, x_val, y_val)
     search = _make_tuner(tuner, hypermodel, objective, max_trials, epochs, search_dir, seed,
                          overwrite=False,
                          strategy_=strategy_ if distribute.is_distributed(strategy_) else None)
