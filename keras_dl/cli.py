@@ -24,24 +24,22 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
 
 
-def positive_int(text):
+def _integer(text, minimum, what):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text} is not a {what} integer")
     return value
+
+
+def positive_int(text):
+    return _integer(text, 1, "positive")
 
 
 def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a non-negative integer")
-    return value
+    return _integer(text, 0, "non-negative")
 
 
 def positive_float(text):
