@@ -78,7 +78,9 @@ def cmd_list(args):
     rows = []
     for name in names:
         info = keras_dl.model_info(name)
-        params = keras_dl.create_model(name).count_params()
+        params = info.default_params
+        if params is None:  # not declared at registration: build it to count
+            params = keras_dl.create_model(name).count_params()
         rows.append((name, info.family, f"{params:,}", info.description))
     _print_table(("model", "family", "parameters", "description"), rows)
 

@@ -46,6 +46,9 @@ class ModelInfo:
         train_defaults: `epochs`, `batch_size`, `learning_rate` that `keras-dl train` uses when
             not given.
         description: the first line of the builder's docstring.
+        default_params: the parameter count (`count_params()`) of the model built with the
+            builder's defaults, when declared, so that listing models needs no build; a test
+            builds each model and checks it.
     """
 
     name: str
@@ -55,6 +58,7 @@ class ModelInfo:
     smoke_kwargs: dict
     train_defaults: dict
     description: str
+    default_params: int | None = None
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -80,6 +84,7 @@ def register_model(
     search_space: Callable[[Any], dict] | None = None,
     smoke_kwargs: dict | None = None,
     train_defaults: dict | None = None,
+    default_params: int | None = None,
 ):
     """Decorator registering a model builder under `name` (default: the function's name)."""
 
@@ -96,6 +101,7 @@ def register_model(
             smoke_kwargs=dict(smoke_kwargs or {}),
             train_defaults=dict(train_defaults or {}),
             description=doc.splitlines()[0] if doc else "",
+            default_params=default_params,
         )
         return builder
 
