@@ -81,7 +81,7 @@ def compile_classifier(model, optimizer="adam", learning_rate=1e-3):
 
 def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learning_rate=None,
                    optimizer="adam", lr_schedule="cosine", patience=5, validation_fraction=0.1,
-                   seed=0, limit=None, builder_kwargs=None) -> dict:
+                   seed=0, limit=None, builder_kwargs=None, augment=None) -> dict:
     """Check every setting and fill in the defaults; `ValueError` naming the first bad one."""
     info = registry.model_info(model_name)
     builder_kwargs = dict(builder_kwargs or {})
@@ -106,6 +106,12 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         raise ValueError(f"validation fraction must be in (0, 1), got {validation_fraction!r}")
     if limit is not None and (not isinstance(limit, int) or limit < 2):
         raise ValueError(f"limit must be an integer of at least 2, got {limit!r}")
+    from keras_dl.data.augment import format_augment
+
+    augment = format_augment(augment)  # bad names or values fail here
+    if augment and "pca_jitter" in augment and tuple(data_info.input_shape)[-1:] != (3,):
+        raise ValueError(f"augmentation pca_jitter needs RGB images; dataset {dataset!r} has "
+                         f"shape {tuple(data_info.input_shape)}")
     builder_kwargs.setdefault("input_shape", tuple(data_info.input_shape))
     builder_kwargs.setdefault("num_classes", data_info.num_classes)
     resolved_builder = {**info.defaults(), **builder_kwargs}
@@ -123,6 +129,7 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         "validation_fraction": float(validation_fraction),
         "seed": seed,
         "limit": limit,
+        "augment": augment,
     }
 
 
@@ -205,10 +212,33 @@ class _TrainingClock(keras.callbacks.Callback):
         self.path.write_text(json.dumps({"seconds": self.seconds, "epochs": epoch + 1}))
 
 
+def _training_model(model, model_name, optimizer, learning_rate):
+    """`(fit_model, output_names)`: the model to fit and, if it has several outputs, their names.
+
+    For most models that is the model itself; a model with auxiliary classifiers gets its
+    multi-output training model (sharing every weight), compiled with its loss weights.
+    """
+    from keras_dl.models import training_model_for
+
+    found = training_model_for(model_name, model)
+    if found is None:
+        return model, ()
+    fit_model, loss_weights = found
+    fit_model.compile(
+        optimizer=make_optimizer(optimizer, learning_rate),
+        loss={key: keras.losses.SparseCategoricalCrossentropy(from_logits=uses_logits(model))
+              for key in loss_weights},
+        loss_weights=loss_weights,
+        metrics={"predictions": ["accuracy"]},
+    )
+    return fit_model, tuple(loss_weights)
+
+
 def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=None,
           learning_rate=None, optimizer="adam", lr_schedule="cosine", patience=5,
           validation_fraction=0.1, seed=0, limit=None, builder_kwargs=None, overwrite=False,
-          verbose="auto", extra_callbacks=(), strategy="auto", gpus=None) -> TrainResult:
+          verbose="auto", extra_callbacks=(), strategy="auto", gpus=None,
+          augment=None) -> TrainResult:
     """Train `model_name` on `dataset`, evaluate on its test split, write everything to `run_dir`.
 
     Args:
@@ -233,6 +263,13 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
             training every worker runs this same call; only the chief writes the run's
             artefacts, and each worker keeps its backup in `run_dir/backup/TASK`.
         gpus: GPU indices for "mirrored" (default: all).
+        augment: data augmentation for the training batches only, a spec such as
+            "flip,crop=4" (`keras_dl.data.augment`); recorded in `config.json`. Validation
+            and test data are not augmented and the model never contains the layers.
+
+    A model with auxiliary classifiers (GoogLeNet) is trained through its training model
+    (`keras_dl.models.training_model_for`), with the auxiliary losses weighted as its paper
+    says; the saved `model.keras` is the inference network alone.
     """
     if strategy not in distribute.STRATEGIES:
         raise ValueError(
@@ -242,7 +279,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         model_name, dataset=dataset, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, optimizer=optimizer, lr_schedule=lr_schedule,
         patience=patience, validation_fraction=validation_fraction, seed=seed, limit=limit,
-        builder_kwargs=builder_kwargs,
+        builder_kwargs=builder_kwargs, augment=augment,
     )
     run_dir = Path(run_dir)
     x_train, y_train = datasets.load_numpy(dataset, "train", limit=limit)
@@ -260,6 +297,11 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         except TypeError as error:
             raise ValueError(f"model {model_name!r} rejected its arguments: {error}") from None
         compile_classifier(model, optimizer, config["learning_rate"])
+        fit_model, label_outputs = _training_model(model, model_name, optimizer,
+                                                   config["learning_rate"])
+    if config["augment"] and distributed:
+        raise ValueError("augment is not supported with a distributed strategy yet; "
+                         "use strategy='none'")
     if chief:
         resuming = _prepare_run_dir(run_dir, config, overwrite)
     else:  # workers other than the chief keep only their backup, beside the chief's run
@@ -278,8 +320,20 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         val_data, fit_steps["validation_steps"] = distribute.distributed_dataset(
             strategy_, x_val, y_val, batch)
     else:
-        train_data = datasets.to_dataset(x_fit, y_fit, batch, shuffle=True, seed=seed)
+        from keras_dl.data.augment import build_augmentation
+
+        augmentation = build_augmentation(config["augment"], images=x_fit, seed=seed)
+        train_data = datasets.to_dataset(x_fit, y_fit, batch, shuffle=True, seed=seed,
+                                         augment=augmentation)
         val_data = datasets.to_dataset(x_val, y_val, batch)
+    if label_outputs:  # the same labels for every output of a multi-output training model
+        import tensorflow as tf
+
+        def _repeat_labels(x, y):
+            return x, {key: y for key in label_outputs}
+
+        train_data = train_data.map(_repeat_labels, num_parallel_calls=tf.data.AUTOTUNE)
+        val_data = val_data.map(_repeat_labels, num_parallel_calls=tf.data.AUTOTUNE)
     backup_dir = run_dir / "backup" / distribute.task_name() if distributed else None
     callbacks = default_callbacks(
         str(run_dir), lr_schedule=lr_schedule, learning_rate=config["learning_rate"],
@@ -291,7 +345,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
 
-    fitted = model.fit(train_data, validation_data=val_data, epochs=config["epochs"],
+    fitted = fit_model.fit(train_data, validation_data=val_data, epochs=config["epochs"],
                        shuffle=False, callbacks=callbacks, verbose=verbose if chief else 0,
                        **fit_steps)
 
@@ -315,7 +369,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         "test_loss": float(test_loss),
         "epochs_run": len(history),
         "best_epoch": best.get("epoch", -1) + 1,
-        "best_val_accuracy": best.get("val_accuracy"),
+        "best_val_accuracy": best.get("val_accuracy", best.get("val_predictions_accuracy")),
         "train_seconds": round(clock.seconds, 3),  # finished epochs, summed over resumes
         "resumed": resuming,
         "train_examples": int(len(x_fit)),
