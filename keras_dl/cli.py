@@ -86,7 +86,9 @@ def cmd_list(args):
     rows = []
     for name in names:
         info = keras_dl.model_info(name)
-        params = keras_dl.create_model(name).count_params()
+        params = info.default_params
+        if params is None:  # not declared at registration: build it to count
+            params = keras_dl.create_model(name).count_params()
         rows.append((name, info.family, f"{params:,}", info.description))
     _print_table(("model", "family", "parameters", "description"), rows)
 
@@ -114,8 +116,9 @@ def cmd_train(args):
         dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.lr, optimizer=args.optimizer, lr_schedule=args.lr_schedule,
         patience=args.patience, validation_fraction=args.validation_fraction, seed=args.seed,
-        limit=args.limit, builder_kwargs=builder_kwargs, pretrain_epochs=args.pretrain_epochs,
-        pretraining=args.pretrain_unit, finetune=args.finetune, propagate=args.propagate,
+        limit=args.limit, builder_kwargs=builder_kwargs, augment=args.augment,
+        pretrain_epochs=args.pretrain_epochs, pretraining=args.pretrain_unit,
+        finetune=args.finetune, propagate=args.propagate,
     )
     resolve_config(args.model, **settings)  # every bad setting fails here, before any output
     settings.update(strategy=args.strategy, gpus=args.gpus)
@@ -363,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of the training split held out for validation (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--limit", type=positive_int, help="use only the first N examples (smoke runs)")
+    p.add_argument("--augment", metavar="SPEC",
+                   help="augment the training batches, e.g. flip,translate=0.1,rotate=10,"
+                        "shear=0.1,crop=4,contrast=0.2,noise=0.05,pca_jitter=0.1")
     p.add_argument("--run-dir", help="where to write the run (default runs/MODEL-DATASET-TIME)")
     p.add_argument("--overwrite", action="store_true", help="delete an existing run dir first")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",

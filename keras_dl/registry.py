@@ -60,6 +60,9 @@ class ModelInfo:
             it is not `(num_classes,)` (classification) or the input shape (reconstruction).
         pretraining: the greedy pre-training unit (`keras_dl.training.pretraining`, e.g.
             "rbm" for a DBN) that `keras-dl train` runs before fine-tuning; None for none.
+        default_params: the parameter count (`count_params()`) of the model built with the
+            builder's defaults, when declared, so that listing models needs no build; a test
+            builds each model and checks it.
     """
 
     name: str
@@ -73,6 +76,7 @@ class ModelInfo:
     loss: str | None = None
     smoke_output_shape: tuple | None = None
     pretraining: str | None = None
+    default_params: int | None = None
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -102,6 +106,7 @@ def register_model(
     loss: str | None = None,
     smoke_output_shape: tuple | None = None,
     pretraining: str | None = None,
+    default_params: int | None = None,
 ):
     """Decorator registering a model builder under `name` (default: the function's name)."""
     if task not in TASKS:
@@ -126,6 +131,7 @@ def register_model(
             loss=loss,
             smoke_output_shape=None if smoke_output_shape is None else tuple(smoke_output_shape),
             pretraining=pretraining,
+            default_params=default_params,
         )
         return builder
 

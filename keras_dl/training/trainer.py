@@ -110,7 +110,7 @@ def fit_data(task, x, y):
 
 def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learning_rate=None,
                    optimizer="adam", lr_schedule="cosine", patience=5, validation_fraction=0.1,
-                   seed=0, limit=None, builder_kwargs=None, pretrain_epochs=None,
+                   seed=0, limit=None, builder_kwargs=None, augment=None, pretrain_epochs=None,
                    pretraining=None, finetune="all", propagate="probabilities") -> dict:
     """Check every setting and fill in the defaults; `ValueError` naming the first bad one."""
     info = registry.model_info(model_name)
@@ -136,6 +136,15 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         raise ValueError(f"validation fraction must be in (0, 1), got {validation_fraction!r}")
     if limit is not None and (not isinstance(limit, int) or limit < 2):
         raise ValueError(f"limit must be an integer of at least 2, got {limit!r}")
+    from keras_dl.data.augment import format_augment
+
+    augment = format_augment(augment)  # bad names or values fail here
+    if augment and info.task != "classification":
+        raise ValueError(f"augmentation is for classifiers; model {model_name!r} is "
+                         f"{info.task} (its targets are its inputs)")
+    if augment and "pca_jitter" in augment and tuple(data_info.input_shape)[-1:] != (3,):
+        raise ValueError(f"augmentation pca_jitter needs RGB images; dataset {dataset!r} has "
+                         f"shape {tuple(data_info.input_shape)}")
     if "input_shape" in info.parameters:
         builder_kwargs.setdefault("input_shape", tuple(data_info.input_shape))
     if "num_classes" in info.parameters:
@@ -157,6 +166,7 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         "validation_fraction": float(validation_fraction),
         "seed": seed,
         "limit": limit,
+        "augment": augment,
         # only present when the run pre-trains, so runs without it keep their old configs
         **({"pretraining": pretraining_config} if pretraining_config else {}),
     }
@@ -276,11 +286,33 @@ class _TrainingClock(keras.callbacks.Callback):
         self.path.write_text(json.dumps({"seconds": self.seconds, "epochs": epoch + 1}))
 
 
+def _training_model(model, model_name, optimizer, learning_rate):
+    """`(fit_model, output_names)`: the model to fit and, if it has several outputs, their names.
+
+    For most models that is the model itself; a model with auxiliary classifiers gets its
+    multi-output training model (sharing every weight), compiled with its loss weights.
+    """
+    from keras_dl.models import training_model_for
+
+    found = training_model_for(model_name, model)
+    if found is None:
+        return model, ()
+    fit_model, loss_weights = found
+    fit_model.compile(
+        optimizer=make_optimizer(optimizer, learning_rate),
+        loss={key: keras.losses.SparseCategoricalCrossentropy(from_logits=uses_logits(model))
+              for key in loss_weights},
+        loss_weights=loss_weights,
+        metrics={"predictions": ["accuracy"]},
+    )
+    return fit_model, tuple(loss_weights)
+
+
 def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=None,
           learning_rate=None, optimizer="adam", lr_schedule="cosine", patience=5,
           validation_fraction=0.1, seed=0, limit=None, builder_kwargs=None, overwrite=False,
           verbose="auto", extra_callbacks=(), strategy="auto", gpus=None,
-          pretrain_epochs=None, pretraining=None, finetune="all",
+          augment=None, pretrain_epochs=None, pretraining=None, finetune="all",
           propagate="probabilities") -> TrainResult:
     """Train `model_name` on `dataset`, evaluate on its test split, write everything to `run_dir`.
 
@@ -306,6 +338,10 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
             training every worker runs this same call; only the chief writes the run's
             artefacts, and each worker keeps its backup in `run_dir/backup/TASK`.
         gpus: GPU indices for "mirrored" (default: all).
+        augment: data augmentation for the training batches only, a spec such as
+            "flip,crop=4" (`keras_dl.data.augment`); recorded in `config.json`. Validation
+            and test data are not augmented and the model never contains the layers.
+
         pretrain_epochs: epochs of greedy layer-wise pre-training per hidden layer before the
             supervised training (`keras_dl.training.pretraining`); None for the model's
             default (5 for a model registered with a pre-training unit, such as `dbn`; 0
@@ -315,6 +351,10 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         finetune: "all" retrains the whole pre-trained stack with the classifier; "top"
             freezes the stack and trains only the classifier.
         propagate: what each pre-trained layer passes up: "probabilities" or "samples".
+
+    A model with auxiliary classifiers (GoogLeNet) is trained through its training model
+    (`keras_dl.models.training_model_for`), with the auxiliary losses weighted as its paper
+    says; the saved `model.keras` is the inference network alone.
     """
     if strategy not in distribute.STRATEGIES:
         raise ValueError(
@@ -324,8 +364,8 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         model_name, dataset=dataset, epochs=epochs, batch_size=batch_size,
         learning_rate=learning_rate, optimizer=optimizer, lr_schedule=lr_schedule,
         patience=patience, validation_fraction=validation_fraction, seed=seed, limit=limit,
-        builder_kwargs=builder_kwargs, pretrain_epochs=pretrain_epochs, pretraining=pretraining,
-        finetune=finetune, propagate=propagate,
+        builder_kwargs=builder_kwargs, augment=augment, pretrain_epochs=pretrain_epochs,
+        pretraining=pretraining, finetune=finetune, propagate=propagate,
     )
     info = registry.model_info(model_name)
     run_dir = Path(run_dir)
@@ -344,6 +384,11 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         except TypeError as error:
             raise ValueError(f"model {model_name!r} rejected its arguments: {error}") from None
         compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss)
+        fit_model, label_outputs = _training_model(model, model_name, optimizer,
+                                                   config["learning_rate"])
+    if config["augment"] and distributed:
+        raise ValueError("augment is not supported with a distributed strategy yet; "
+                         "use strategy='none'")
     if chief:
         resuming = _prepare_run_dir(run_dir, config, overwrite)
     else:  # workers other than the chief keep only their backup, beside the chief's run
@@ -370,8 +415,20 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         val_data, fit_steps["validation_steps"] = distribute.distributed_dataset(
             strategy_, x_val, y_val, batch)
     else:
-        train_data = datasets.to_dataset(x_fit, y_fit, batch, shuffle=True, seed=seed)
+        from keras_dl.data.augment import build_augmentation
+
+        augmentation = build_augmentation(config["augment"], images=x_fit, seed=seed)
+        train_data = datasets.to_dataset(x_fit, y_fit, batch, shuffle=True, seed=seed,
+                                         augment=augmentation)
         val_data = datasets.to_dataset(x_val, y_val, batch)
+    if label_outputs:  # the same labels for every output of a multi-output training model
+        import tensorflow as tf
+
+        def _repeat_labels(x, y):
+            return x, {key: y for key in label_outputs}
+
+        train_data = train_data.map(_repeat_labels, num_parallel_calls=tf.data.AUTOTUNE)
+        val_data = val_data.map(_repeat_labels, num_parallel_calls=tf.data.AUTOTUNE)
     backup_dir = run_dir / "backup" / distribute.task_name() if distributed else None
     callbacks = default_callbacks(
         str(run_dir), lr_schedule=lr_schedule, learning_rate=config["learning_rate"],
@@ -383,9 +440,9 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
 
-    fitted = model.fit(train_data, validation_data=val_data, epochs=config["epochs"],
-                       shuffle=False, callbacks=callbacks, verbose=verbose if chief else 0,
-                       **fit_steps)
+    fitted = fit_model.fit(train_data, validation_data=val_data, epochs=config["epochs"],
+                           shuffle=False, callbacks=callbacks, verbose=verbose if chief else 0,
+                           **fit_steps)
 
     if distributed:
         test_data, test_steps = distribute.distributed_dataset(strategy_, x_test, y_test, batch)
@@ -406,7 +463,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         **{f"test_{key}": float(value) for key, value in evaluated.items()},
         "epochs_run": len(history),
         "best_epoch": best.get("epoch", -1) + 1,
-        "best_val_accuracy": best.get("val_accuracy"),
+        "best_val_accuracy": best.get("val_accuracy", best.get("val_predictions_accuracy")),
         "train_seconds": round(clock.seconds, 3),  # finished epochs, summed over resumes
         "resumed": resuming,
         "train_examples": int(len(x_fit)),

@@ -1,0 +1,111 @@
+"""Data augmentation: the spec parser, the preprocessing pipeline, and its use by the trainer
+and `keras-dl train --augment` (training batches only, never in the model)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from keras_dl import cli, training
+from keras_dl.data import to_dataset
+from keras_dl.data.augment import AUGMENTATIONS, build_augmentation, format_augment, parse_augment
+
+FULL = "flip,translate=0.1,rotate=10,shear=0.1,crop=4,contrast=0.2,noise=0.05,pca_jitter=0.1"
+
+
+def test_parse_full_spec_and_defaults():
+    assert parse_augment(FULL) == {"flip": None, "translate": 0.1, "rotate": 10.0,
+                                   "shear": 0.1, "crop": 4, "contrast": 0.2, "noise": 0.05,
+                                   "pca_jitter": 0.1}
+    assert parse_augment("rotate,crop") == {"rotate": 10.0, "crop": 4}
+    assert parse_augment(None) == {} and format_augment("") is None
+    assert format_augment("crop=2, flip") == "crop=2,flip"
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("flip,blur=3", "unknown augmentation 'blur'; allowed: flip, translate"),
+    ("rotate=-5", "positive"),
+    ("crop=2.5", "whole pixels"),
+    ("translate=1.5", "fraction"),
+    ("noise=abc", "needs a number"),
+    ("flip=1", "flip takes no value"),
+])
+def test_bad_specs_name_the_value_and_the_allowed_ones(spec, match):
+    with pytest.raises(ValueError, match=match):
+        parse_augment(spec)
+
+
+def test_pipeline_has_each_layer_and_changes_training_batches_only():
+    images = np.random.default_rng(0).random((32, 16, 16, 3)).astype("float32")
+    pipeline = build_augmentation(FULL, images=images, seed=1)
+    names = [layer.name for layer in pipeline.layers]
+    assert names == ["flip", "translate", "rotate", "shear", "crop_pad", "crop", "contrast",
+                     "noise", "pca_jitter"]
+    out = np.asarray(pipeline(images[:8], training=True))
+    assert out.shape == images[:8].shape and not np.allclose(out, images[:8])
+    for name in ("flip", "rotate", "noise", "pca_jitter"):  # identity at inference
+        layer = pipeline.get_layer(name)
+        np.testing.assert_allclose(layer(images[:2], training=False), images[:2], atol=1e-6)
+
+
+def test_crop_pads_then_crops_back_to_size_and_shifts_content():
+    image = np.zeros((1, 8, 8, 1), "float32")
+    image[0, 3:5, 3:5, 0] = 1
+    pipeline = build_augmentation("crop=2", input_shape=(8, 8, 1), seed=0)
+    outs = [np.asarray(pipeline(image, training=True)) for _ in range(10)]
+    assert all(o.shape == (1, 8, 8, 1) for o in outs)
+    assert all(o.sum() == pytest.approx(4) for o in outs)  # the square is shifted, not cut
+    assert len({tuple(np.argwhere(o[0, ..., 0])[0]) for o in outs}) > 1
+
+
+def test_pca_jitter_refuses_grey_images():
+    with pytest.raises(ValueError, match="pca_jitter needs RGB"):
+        build_augmentation("pca_jitter", images=np.zeros((4, 8, 8, 1), "float32"))
+
+
+def test_to_dataset_applies_augmentation():
+    x = np.random.default_rng(0).random((8, 8, 8, 1)).astype("float32")
+    y = np.arange(8)
+    pipeline = build_augmentation("noise=0.5", input_shape=(8, 8, 1))
+    (xb, yb), = list(to_dataset(x, y, 8, augment=pipeline))
+    assert not np.allclose(xb, x)
+    np.testing.assert_array_equal(yb, y)
+    (xb, _), = list(to_dataset(x, y, 8))
+    np.testing.assert_array_equal(xb, x)
+
+
+@pytest.mark.slow
+def test_trainer_records_augment_and_keeps_it_out_of_the_model(tmp_path):
+    result = training.train("nin", dataset="digits", run_dir=tmp_path / "run", epochs=1,
+                            batch_size=64, limit=200, verbose=0, augment="flip,crop=1",
+                            builder_kwargs={"width_multiplier": 0.0625, "dropout": 0.0})
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["augment"] == "flip,crop=1"
+    layer_types = {type(layer).__name__ for layer in result.model.layers}
+    assert not layer_types & {"RandomFlip", "RandomCrop", "Sequential"}
+    assert training.resolve_config("nin", dataset="digits")["augment"] is None
+
+
+def test_old_run_dirs_without_augment_still_resume(tmp_path):
+    from keras_dl.training.trainer import _prepare_run_dir
+
+    config = training.resolve_config("nin", dataset="digits")
+    old = {k: v for k, v in config.items() if k != "augment"}  # written before --augment
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(old))
+    assert _prepare_run_dir(run, config, overwrite=False) is True
+    with pytest.raises(training.RunDirError, match="augment"):
+        _prepare_run_dir(run, {**config, "augment": "flip"}, overwrite=False)
+
+
+def test_cli_rejects_bad_augment_with_exit_2(capsys, tmp_path):
+    code = cli.main(["train", "nin", "--dataset", "digits", "--augment", "flip,blur",
+                     "--run-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "unknown augmentation 'blur'" in err[0] and ", ".join(AUGMENTATIONS) in err[0]
+    assert not (tmp_path / "r").exists()
+    code = cli.main(["train", "nin", "--dataset", "digits", "--augment", "pca_jitter",
+                     "--run-dir", str(tmp_path / "r")])
+    assert code == 2 and "needs RGB" in capsys.readouterr().err

@@ -1,0 +1,70 @@
+"""Smoke runs of the CNN apps and the throughput bench: they run and write what they promise."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load(folder, name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pooling_and_convolution_reproduces_the_lecture_examples(tmp_path):
+    app = load("apps", "pooling_and_convolution")
+    assert app.main(["--output", str(tmp_path), "--channels", "8"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["pooling"]["max"] == [[4, 6], [7, 2]]
+    assert results["pooling"]["average"] == [[2.5, 3.5], [4, 1.25]]
+    shared = results["shared_weights"]
+    assert shared["max_abs_difference_conv_vs_dense"] < 1e-5
+    assert shared["distinct_weights"] == shared["conv_parameters"] == 9
+    counts = results["parameters_200x200"]["counts"]
+    assert counts["fully_connected"] == 16_000_000_000  # the lecture's "16 billion"
+    assert counts["locally_connected"] == 40_000_000  # "40 million"
+    assert all(a == b for a, b in results["parameters_200x200"]["small_image_checks"].values())
+    stacked = results["stacked_convolutions"]
+    assert [stacked[k]["receptive_field"] for k in ("one 7x7", "two 3x3", "three 3x3")] == [7, 5, 7]
+    assert [stacked[k]["parameters"] for k in ("one 7x7", "two 3x3", "three 3x3")] == [
+        49 * 64, 18 * 64, 27 * 64]
+    assert (tmp_path / "pooling_example.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_cnn_zoo_quick(tmp_path):
+    app = load("apps", "cnn_zoo")
+    assert app.main(["--quick", "--models", "lenet5,resnet20,googlenet",
+                     "--output", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [row["model"] for row in results["rows"]] == ["lenet5", "resnet20", "googlenet"]
+    for row in results["rows"]:
+        assert row["parameters"] > 0 and 0 <= row["test_accuracy"] <= 1
+        assert row["seconds_per_epoch"] > 0
+        assert (tmp_path / f"filters_{row['model']}.png").stat().st_size > 1000
+        assert (tmp_path / f"feature_maps_{row['model']}.png").stat().st_size > 1000
+    assert results["rows"][1]["augment"] == "flip,crop=4"
+    table = (tmp_path / "results.md").read_text()
+    assert "ResNet18 with augmentation" not in table and "2-conv CNN 0.916" in table
+
+
+def test_cnn_zoo_rejects_unknown_models(capsys):
+    app = load("apps", "cnn_zoo")
+    with pytest.raises(SystemExit) as exit_:
+        app.main(["--models", "resnet9000"])
+    assert exit_.value.code == 2
+    assert "unknown model 'resnet9000'" in capsys.readouterr().err
+
+
+def test_throughput_bench_quick(tmp_path, capsys):
+    bench = load("bench", "cnn_throughput")
+    assert bench.main(["--quick", "--models", "nin", "--output", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    row = report["results"]["nin"]
+    assert row["train_samples_per_s"] > 0 and row["inference_samples_per_s"] > 0
+    assert row["finite_loss"]

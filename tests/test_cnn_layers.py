@@ -1,0 +1,227 @@
+"""The CNN zoo's custom layers: LRN, stochastic depth, fractal join/drop-path, channel padding
+and PCA colour jitter — their formulas, their randomness, their configs."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_dl.layers import (
+    ChannelPadding,
+    FractalJoin,
+    FractalPathSampler,
+    LocalResponseNormalization,
+    PCAColorJitter,
+    StochasticDepth,
+    linear_survival_probability,
+    rgb_principal_components,
+)
+
+
+def _round_trip(layer):
+    clone = layer.__class__.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    return clone
+
+
+# --- local response normalisation ------------------------------------------------------------
+
+
+def test_lrn_matches_the_papers_formula():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(2, 3, 3, 7)).astype("float32") * 10
+    layer = LocalResponseNormalization(depth_radius=2, bias=2.0, alpha=1e-2, beta=0.75)
+    got = np.asarray(layer(a))
+    expected = np.empty_like(a)
+    for c in range(7):
+        lo, hi = max(0, c - 2), min(6, c + 2)
+        denominator = (2.0 + 1e-2 * np.sum(a[..., lo:hi + 1] ** 2, axis=-1)) ** 0.75
+        expected[..., c] = a[..., c] / denominator
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    assert layer.count_params() == 0
+    _round_trip(layer)
+
+
+def test_lrn_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="depth_radius"):
+        LocalResponseNormalization(depth_radius=-1)
+    with pytest.raises(ValueError, match="beta"):
+        LocalResponseNormalization(beta=-0.5)
+
+
+# --- stochastic depth ------------------------------------------------------------------------
+
+
+def test_linear_decay_rule():
+    # Huang et al. 2016: p_l = 1 - l / L (1 - p_L); the last block has p_L
+    assert linear_survival_probability(54, 54, 0.5) == pytest.approx(0.5)
+    assert linear_survival_probability(27, 54, 0.5) == pytest.approx(0.75)
+    assert linear_survival_probability(1, 54, 0.5) == pytest.approx(1 - 0.5 / 54)
+    with pytest.raises(ValueError, match="block_index"):
+        linear_survival_probability(0, 54)
+    with pytest.raises(ValueError, match="final_probability"):
+        linear_survival_probability(1, 54, 0.0)
+
+
+def test_stochastic_depth_scales_the_residual_at_inference():
+    shortcut = np.ones((3, 4), "float32")
+    residual = np.full((3, 4), 2.0, "float32")
+    layer = StochasticDepth(0.7)
+    np.testing.assert_allclose(layer([shortcut, residual], training=False), 1 + 0.7 * 2)
+    np.testing.assert_allclose(StochasticDepth(1.0)([shortcut, residual], training=True), 3.0)
+
+
+def test_stochastic_depth_drops_whole_branch_per_batch_at_rate():
+    layer = StochasticDepth(0.7, seed=3)
+    shortcut = np.zeros((5, 2), "float32")
+    residual = np.ones((5, 2), "float32")
+    kept = []
+    for _ in range(2000):
+        out = np.asarray(layer([shortcut, residual], training=True))
+        assert np.all(out == out.flat[0])  # the whole mini-batch: kept or dropped together
+        assert out.flat[0] in (0.0, 1.0)  # no rescaling while training
+        kept.append(out.flat[0])
+    # binomial(2000, 0.7): standard deviation 0.0102; 4 sigma
+    assert abs(np.mean(kept) - 0.7) < 0.041
+
+
+def test_stochastic_depth_per_sample_scope_differs_across_examples():
+    layer = StochasticDepth(0.5, scope="sample", seed=1)
+    out = np.asarray(layer([np.zeros((400, 3), "float32"), np.ones((400, 3), "float32")],
+                           training=True))
+    assert np.all(out == out[:, :1])  # one draw per example
+    assert 0.4 < out[:, 0].mean() < 0.6
+
+
+def test_stochastic_depth_config_and_errors():
+    _round_trip(StochasticDepth(0.8, scope="sample", seed=4))
+    with pytest.raises(ValueError, match="survival_probability"):
+        StochasticDepth(0.0)
+    with pytest.raises(ValueError, match="scope"):
+        StochasticDepth(0.5, scope="layer")
+
+
+# --- channel padding -------------------------------------------------------------------------
+
+
+def test_channel_padding_adds_zero_channels():
+    x = np.random.default_rng(0).random((2, 3, 3, 4)).astype("float32")
+    out = np.asarray(ChannelPadding(4)(x))
+    assert out.shape == (2, 3, 3, 8)
+    np.testing.assert_array_equal(out[..., 2:6], x)
+    assert not out[..., :2].any() and not out[..., 6:].any()
+    with pytest.raises(ValueError, match="extra"):
+        ChannelPadding(-1)
+
+
+# --- fractal join and drop-path --------------------------------------------------------------
+
+
+def _branches():
+    return [np.full((2, 2), float(value), "float32") for value in (1, 10, 100)]
+
+
+def test_fractal_join_is_the_mean_at_inference():
+    path = FractalPathSampler(3)(np.zeros((2, 5), "float32"), training=False)
+    assert not np.asarray(path).any()
+    join = FractalJoin([0, 1, 2])
+    np.testing.assert_allclose(join(_branches() + [path], training=False), 37.0)
+    _round_trip(join)
+
+
+def test_local_drop_path_keeps_a_nonempty_subset_at_the_right_rate():
+    join = FractalJoin([0, 1, 2], drop_probability=0.15, seed=2)
+    local = np.zeros((2, 4), "float32")  # flag 0: local drop-path
+    subsets = {1: 1, 10: 1, 100: 1, 5.5: 2, 50.5: 2, 55: 2, 37: 3}
+    counts = {}
+    for _ in range(1500):
+        value = float(np.asarray(join(_branches() + [local], training=True))[0, 0])
+        size = next(n for v, n in subsets.items() if abs(value - v) < 1e-3)
+        counts[size] = counts.get(size, 0) + 1
+    assert counts.get(0, 0) == 0
+    # all three kept: 0.85^3 = 0.614 (sd 0.0126 over 1500 draws; 4 sigma)
+    assert abs(counts[3] / 1500 - 0.85 ** 3) < 0.051
+
+
+def test_global_drop_path_passes_only_the_chosen_column():
+    join = FractalJoin([1, 2], seed=0)
+    chosen = np.zeros((2, 4), "float32")
+    chosen[:, 0] = 1  # global
+    chosen[:, 3] = 1  # column 2
+    branches = [np.full((2, 2), 10.0, "float32"), np.full((2, 2), 100.0, "float32")]
+    np.testing.assert_allclose(join(branches + [chosen], training=True), 100.0)
+    other = np.zeros((2, 4), "float32")
+    other[:, 0] = 1
+    other[:, 1] = 1  # column 0: not an input of this join -> its mean (feeds dropped paths)
+    np.testing.assert_allclose(join(branches + [other], training=True), 55.0)
+
+
+def test_path_sampler_mixes_global_and_local_and_draws_columns_uniformly():
+    sampler = FractalPathSampler(4, global_fraction=0.5, seed=5)
+    rows = np.array([np.asarray(sampler(np.zeros((3, 1), "float32"), training=True))[0]
+                     for _ in range(1200)])
+    assert np.all(rows[:, 1:].sum(axis=1) == 1)
+    assert abs(rows[:, 0].mean() - 0.5) < 0.058  # 4 sigma of binomial(1200, 0.5)
+    assert np.all(np.abs(rows[:, 1:].mean(axis=0) - 0.25) < 0.05)
+    _round_trip(sampler)
+    with pytest.raises(ValueError, match="num_columns"):
+        FractalPathSampler(0)
+
+
+def test_custom_layers_train_in_graph_mode():
+    """A small network with every new layer runs a compiled (tf.function) training step."""
+    inputs = keras.Input((8, 8, 3))
+    path = FractalPathSampler(2, seed=1)(inputs)
+    x = keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    x = LocalResponseNormalization()(x)
+    a = keras.layers.Conv2D(4, 3, padding="same")(x)
+    b = keras.layers.Conv2D(4, 3, padding="same")(x)
+    x = FractalJoin([0, 1], seed=2)([a, b, path])
+    x = StochasticDepth(0.5, seed=3)([x, keras.layers.Conv2D(4, 3, padding="same")(x)])
+    x = ChannelPadding(2)(x)
+    outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    history = model.fit(np.random.rand(16, 8, 8, 3), np.arange(16) % 3, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+
+
+# --- PCA colour jitter -----------------------------------------------------------------------
+
+
+def test_principal_components_of_rgb_pixels():
+    rng = np.random.default_rng(0)
+    direction = np.array([1.0, 1.0, 1.0]) / np.sqrt(3)
+    pixels = rng.normal(size=(20000, 1)) * 0.3 * direction + rng.normal(size=(20000, 3)) * 0.01
+    values, vectors = rgb_principal_components(pixels.reshape(100, 200, 3))
+    assert values[0] == pytest.approx(0.09 + 1e-4, rel=0.05)
+    assert values[1] < 1e-3 and values[0] >= values[1] >= values[2]
+    assert abs(abs(vectors[:, 0] @ direction) - 1) < 1e-3
+
+
+def test_pca_jitter_adds_one_offset_per_image_along_the_components():
+    rng = np.random.default_rng(1)
+    images = rng.random((50, 6, 6, 3)).astype("float32")
+    layer = PCAColorJitter.from_images(images, stddev=0.5, seed=0)
+    out = np.asarray(layer(images[:4], training=True))
+    offset = out - images[:4]
+    # the same RGB offset at every pixel of an image, a different one per image
+    np.testing.assert_allclose(offset, offset[:, :1, :1, :] * np.ones_like(offset), atol=1e-6)
+    assert not np.allclose(offset[0, 0, 0], offset[1, 0, 0])
+    # offset = V (alpha * lambda): recover alpha and check its spread over many images
+    vectors = np.array(layer.eigenvectors)
+    values = np.array(layer.eigenvalues)
+    many = np.asarray(layer(np.zeros((4000, 1, 1, 3), "float32"), training=True))[:, 0, 0, :]
+    alpha = (many @ vectors) / values
+    np.testing.assert_allclose(alpha.std(axis=0), 0.5, rtol=0.06)
+    np.testing.assert_array_equal(layer(images[:2], training=False), images[:2])
+    _round_trip(layer)
+
+
+def test_pca_jitter_refuses_grey_images():
+    with pytest.raises(ValueError, match="RGB"):
+        rgb_principal_components(np.zeros((4, 5, 5, 1)))
+    layer = PCAColorJitter(np.ones(3), np.eye(3))
+    with pytest.raises(ValueError, match="3 channels"):
+        layer(np.zeros((2, 5, 5, 1), "float32"))
+    with pytest.raises(ValueError, match="eigenvectors"):
+        PCAColorJitter(np.ones(3), np.eye(2))
