@@ -1,6 +1,6 @@
 """Functional-API builders, one family per file; importing this registers them all."""
 
-from keras_dl.models import lenet, mlp  # noqa: F401  (registration side effect)
+from keras_dl.models import autoencoders, lenet, mlp  # noqa: F401  (registration side effect)
 from keras_dl.models.lenet import lenet5
 from keras_dl.models.mlp import mlp as mlp_builder
 
