@@ -87,7 +87,7 @@ def encoder(model: keras.Model) -> keras.Model:
         outputs = [model.get_layer(name).output for name in VAE_OUTPUTS]
     else:
         outputs = model.get_layer(CODE_LAYER).output
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_encoder")
+    return keras.Model(model.inputs[0], outputs, name=f"{model.name}_encoder")
 
 
 def _decoder_layers(model):
