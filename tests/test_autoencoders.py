@@ -175,3 +175,16 @@ def test_export_serves_reconstructions_and_encode_decode(key, tmp_path):
     np.testing.assert_allclose(image, model(x), atol=1e-5)
     facts = json.loads((result.path / export.METADATA_FILE).read_text())
     assert facts["endpoints"] == ["serving_default", "encode", "decode"]
+
+
+def test_retrieval_helpers():
+    from keras_dl.training.autoencoders import hamming_precision_at_k, random_projection_codes
+
+    labels = np.repeat(np.arange(4), 25)
+    perfect = np.eye(4, dtype="float32")[labels]  # one code per class
+    assert hamming_precision_at_k(perfect, labels, k=24) == 1.0
+    codes = random_projection_codes(RNG.random((100, 8, 8, 1)), 12, seed=0)
+    assert codes.shape == (100, 12) and set(np.unique(codes)) == {0.0, 1.0}
+    assert 0.1 < hamming_precision_at_k(RNG.integers(0, 2, (100, 12)), labels, k=10) < 0.45
+    with pytest.raises(ValueError, match="k must be in"):
+        hamming_precision_at_k(perfect, labels, k=100)
