@@ -45,6 +45,7 @@ from keras_dl.models._common import (
     check_non_negative,
     check_positive_int,
 )
+from keras_dl.models.mlp import mlp
 from keras_dl.registry import register_model
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softplus")
@@ -772,8 +773,6 @@ def conv_vae(*, input_shape=(28, 28, 1), latent_dim=2, filters=(32, 64), kernel_
 
 def _stacked(*, input_shape, num_classes, hidden_units, activation, classifier_activation, seed,
              name):
-    from keras_dl.models.mlp import mlp
-
     hidden_units = _check_units("hidden_units", hidden_units)
     if not hidden_units:
         raise ValueError("a stacked autoencoder needs at least one hidden layer, got ()")
