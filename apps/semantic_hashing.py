@@ -148,7 +148,8 @@ def main(argv=None):
     plot_precision(rows, args.k, output / "precision.png")
     plot_retrieval(x_test, codes_for_figure, output / "retrieval.png")
     figure, axis = plt.subplots(figsize=(6, 4))
-    axis.hist(1 / (1 + np.exp(-logits_for_histogram.ravel())), bins=50, color="tab:blue")
+    axis.hist(1 / (1 + np.exp(-np.clip(logits_for_histogram.ravel(), -50, 50))), bins=50,
+              color="tab:blue")
     axis.set_xlabel("code unit sigmoid(a) on test images (before thresholding)")
     axis.set_ylabel("count")
     axis.set_title(f"{codes_for_figure.shape[1]}-bit code: noise in training pushes units to 0/1")
