@@ -15,7 +15,7 @@ noise, ν = 0.25) and a convolutional one, then shows
 About 4 minutes on 2 shared CPU cores at the defaults (20 000 training images, 10 epochs);
 `--quick` runs in seconds.
 
-    python apps/autoencoders.py [--epochs 10] [--limit 20000] [--quick] [--output DIR]
+    python apps/autoencoders.py [--epochs 10] [--limit 20000] [--test-limit 2000] [--quick]
 """
 
 from __future__ import annotations
@@ -67,12 +67,14 @@ def parse_args(argv=None):
     parser.add_argument("--limit", type=int, default=20000, help="training images used")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 epoch, 512 images")
+    parser.add_argument("--test-limit", type=int, default=2000, help="test images used")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: 1 epoch, 256 training and 100 test images")
     parser.add_argument("--output", default="apps/output/autoencoders")
     args = parser.parse_args(argv)
     if args.quick:
-        args.epochs, args.limit = 1, 512
-    for name in ("epochs", "limit", "batch_size"):
+        args.epochs, args.limit, args.test_limit = 1, 256, 100
+    for name in ("epochs", "limit", "test_limit", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer")
     return args
@@ -118,7 +120,7 @@ def main(argv=None):
     output.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
     x_train, _ = data.load_numpy("fashion_mnist", "train", limit=args.limit)
-    x_test, _ = data.load_numpy("fashion_mnist", "test", limit=2000)
+    x_test, _ = data.load_numpy("fashion_mnist", "test", limit=args.test_limit)
     x_fit, _, x_val, _ = data.train_validation_split(x_train, x_train[:, 0, 0, 0], 0.1,
                                                      seed=args.seed)
 
@@ -162,7 +164,7 @@ def main(argv=None):
 
     active = {label: float((ae.encoder(trained[label]).predict(x_test, verbose=0) > 0).mean())
               for label in (SPARSE, SPARSE_TWIN)}
-    jacobian_sample = x_test[:200]
+    jacobian_sample = x_test[:16 if args.quick else 200]  # autodiff: (n, 256, 784) floats
     jacobian = {label: float(jacobian_frobenius_norm(ae.encoder(trained[label]),
                                                      jacobian_sample).mean())
                 for label in (CONTRACTIVE, CONTRACTIVE_TWIN)}
@@ -178,7 +180,7 @@ def main(argv=None):
     (output / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nfraction of code units active (h > 0) on test images: "
           + ", ".join(f"{k}: {v:.3f}" for k, v in active.items()))
-    print("mean ‖∂h/∂x‖_F on 200 test images: "
+    print(f"mean ‖∂h/∂x‖_F on {len(jacobian_sample)} test images: "
           + ", ".join(f"{k}: {v:.3f}" for k, v in jacobian.items()))
     for noise, values in denoising.items():
         print(f"denoising, {noise}: input MSE {values['noisy_input_mse']:.4f} -> output MSE "
