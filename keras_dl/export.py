@@ -8,6 +8,10 @@ result.max_abs_diff    # reloaded SavedModel vs the Keras model, on sample input
 
 Layout: `BASE/NAME/VERSION/` with `saved_model.pb`, `variables/` and
 `assets.extra/keras_dl.json` (what was exported, for people and for `keras-dl predict`).
+Autoencoders (`keras_dl.models.autoencoders`) get two more signatures beside
+`serving_default` (the reconstruction): `encode` (input → code; a VAE: `z_mean` and
+`z_log_var`) and `decode` (code or `z` → reconstruction); a VAE also gets `sample` (input →
+the reconstruction of a fresh draw `z ~ q(z|x)`, new noise on every call).
 TensorFlow Serving serves the highest numeric VERSION under `BASE/NAME`; the export is first
 written to a hidden, non-numeric directory beside it (which Serving ignores), checked, and only
 then renamed into place, so a failed or interrupted export never leaves a half-written version.
@@ -51,6 +55,8 @@ class ExportResult:
 def output_name(model: keras.Model) -> str:
     """The served output's name: "probabilities" after a softmax, "logits" before none."""
     last = model.layers[-1]
+    if last.name in ("reconstruction", "decoder_output"):  # an autoencoder or its decoder
+        return "reconstruction"
     activation = getattr(last, "activation", None)
     if activation is keras.activations.softmax:
         return "probabilities"
@@ -85,10 +91,23 @@ def _serving_function(model, input_name, out_name):
     spec = model.inputs[0]
     input_spec = tf.TensorSpec(shape=spec.shape, dtype=spec.dtype or "float32", name=input_name)
 
+    names = output_names(model, out_name)
+
     def serve(inputs):
-        return {out_name: model(inputs, training=False)}
+        outputs = model(inputs, training=False)
+        if len(names) == 1:
+            return {names[0]: outputs}
+        return dict(zip(names, outputs))
 
     return serve, [input_spec]
+
+
+def output_names(model: keras.Model, out_name: str | None = None) -> tuple:
+    """The served output names: `(output_name(model),)`, or one per output of a multi-output
+    model (the layers' names, e.g. a VAE encoder's `("z_mean", "z_log_var")`)."""
+    if len(model.outputs) > 1:
+        return tuple(tensor._keras_history[0].name for tensor in model.outputs)
+    return (out_name or output_name(model),)
 
 
 def sample_inputs(model: keras.Model, count: int = 8, seed: int = 0) -> np.ndarray:
@@ -105,9 +124,75 @@ def verify_saved_model(path, model: keras.Model, inputs: np.ndarray) -> float:
     signature = loaded.signatures[SIGNATURE]
     (input_name,) = signature.structured_input_signature[1]
     served = signature(**{input_name: tf.constant(inputs)})
-    expected = model(inputs, training=False)
-    (got,) = served.values()
-    return float(np.max(np.abs(np.asarray(got) - np.asarray(expected))))
+    return _max_abs_diff([served[name] for name in output_names(model)]
+                         if len(served) > 1 else list(served.values()),
+                         model(inputs, training=False))
+
+
+def _max_abs_diff(got, expected) -> float:
+    got = got if isinstance(got, (list, tuple)) else [got]
+    expected = expected if isinstance(expected, (list, tuple)) else [expected]
+    return max(float(np.max(np.abs(np.asarray(g) - np.asarray(e))))
+               for g, e in zip(got, expected))
+
+
+def _autoencoder_endpoints(model, input_name):
+    """`{name: (fn, input_signature)}` of the extra endpoints of an autoencoder, else `{}`."""
+    import tensorflow as tf
+
+    from keras_dl.models import autoencoders
+
+    if not autoencoders.is_autoencoder(model):
+        return {}
+    encoder, decoder = autoencoders.encoder(model), autoencoders.decoder(model)
+    input_spec = tf.TensorSpec(model.inputs[0].shape, model.inputs[0].dtype or "float32",
+                               name=input_name)
+    code = decoder.inputs[0]
+    code_name = code.name.split(":")[0]
+    code_spec = tf.TensorSpec(code.shape, code.dtype or "float32", name=code_name)
+    vae = autoencoders.is_vae(model)
+
+    def encode(inputs):
+        if vae:
+            z_mean, z_log_var = encoder(inputs, training=False)
+            return {"z_mean": z_mean, "z_log_var": z_log_var}
+        return {"code": encoder(inputs, training=False)}
+
+    def decode(code):
+        return {"reconstruction": decoder(code, training=False)}
+
+    endpoints = {"encode": (encode, [input_spec]), "decode": (decode, [code_spec])}
+    if vae:
+        sampling = autoencoders.sampler(model)
+
+        def sample(inputs):
+            z_mean, z_log_var = encoder(inputs, training=False)
+            z = sampling.sample(z_mean, z_log_var)
+            return {"reconstruction": decoder(z, training=False), "z": z}
+
+        endpoints["sample"] = (sample, [input_spec])
+    return endpoints
+
+
+def _verify_endpoints(path, model, inputs) -> float:
+    """Max abs difference of the deterministic extra endpoints (`encode`, `decode`)."""
+    import tensorflow as tf
+
+    from keras_dl.models import autoencoders
+
+    loaded = tf.saved_model.load(str(path))
+    encoder, decoder = autoencoders.encoder(model), autoencoders.decoder(model)
+    encode = loaded.signatures["encode"]
+    (input_name,) = encode.structured_input_signature[1]
+    served = encode(**{input_name: tf.constant(inputs)})
+    expected = encoder(inputs, training=False)
+    names = ["z_mean", "z_log_var"] if autoencoders.is_vae(model) else ["code"]
+    diff = _max_abs_diff([served[n] for n in names], expected)
+    code = expected[0] if autoencoders.is_vae(model) else expected
+    decode = loaded.signatures["decode"]
+    (code_name,) = decode.structured_input_signature[1]
+    served = decode(**{code_name: tf.constant(np.asarray(code))})["reconstruction"]
+    return max(diff, _max_abs_diff(served, decoder(code, training=False)))
 
 
 def _check_one_input(model):
@@ -183,6 +268,11 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
             and the model; above it the export is discarded and `ExportError` raised.
         metadata: extra JSON-serialisable facts to record in `assets.extra/keras_dl.json`.
 
+    An autoencoder also gets the `encode` and `decode` signatures (and a VAE `sample`; see
+    the module docstring). Parity is checked on the deterministic signatures only —
+    `serving_default`, `encode`, `decode` — because a VAE serves its reconstruction from
+    `z = μ`; its sampling lives in `sample`, whose output is meant to differ on every call.
+
     Returns:
         An `ExportResult` with the path and the measured max abs difference.
     """
@@ -196,8 +286,14 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
         archive.track(model)
         serve, signature = _serving_function(model, input_name, out_name)
         archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=signature)
+        extra = _autoencoder_endpoints(model, input_name)
+        for endpoint, (fn, endpoint_signature) in extra.items():
+            archive.add_endpoint(name=endpoint, fn=fn, input_signature=endpoint_signature)
         archive.write_out(str(staging), verbose=False)
-        max_abs_diff = verify_saved_model(staging, model, _parity_inputs(model, verify_inputs))
+        parity_inputs = _parity_inputs(model, verify_inputs)
+        max_abs_diff = verify_saved_model(staging, model, parity_inputs)
+        if extra:
+            max_abs_diff = max(max_abs_diff, _verify_endpoints(staging, model, parity_inputs))
         if not max_abs_diff <= tolerance:
             raise ExportError(
                 f"the reloaded SavedModel differs from the model by {max_abs_diff:.3g} "
@@ -209,6 +305,7 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
                       "dtype": str(model.inputs[0].dtype or "float32")},
             "outputs": [out_name],
             "signature": SIGNATURE,
+            **({"endpoints": [SIGNATURE, *extra]} if extra else {}),
             "max_abs_diff": max_abs_diff,
             "keras_dl_version": __version__,
             "keras_version": keras.__version__,
@@ -302,8 +399,9 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
     kept under `onnx/` so it never mixes with TensorFlow Serving's SavedModel versions.
 
     Only deterministic serving graphs convert: ONNX runtimes reject random ops, so a model
-    whose inference samples noise (a VAE's sampler) raises `ExportError`; export its encoder
-    and decoder instead.
+    whose inference samples noise raises `ExportError`; export a deterministic part instead
+    (a VAE's served reconstruction uses `z = μ` and converts; so do its encoder, with the
+    outputs `z_mean` and `z_log_var`, and its decoder).
     """
     import tensorflow as tf
     import tf2onnx
@@ -329,12 +427,14 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
         inputs = _parity_inputs(model, verify_inputs)
         session = onnxruntime.InferenceSession(str(staging / "model.onnx"),
                                                providers=["CPUExecutionProvider"])
-        (got,) = session.run([out_name], {input_name: inputs})
-        max_abs_diff = float(np.max(np.abs(got - np.asarray(model(inputs, training=False)))))
+        names = output_names(model, out_name)
+        got = session.run(list(names), {input_name: inputs})
+        max_abs_diff = _max_abs_diff(got if len(names) > 1 else got[0],
+                                     model(inputs, training=False))
         if not max_abs_diff <= tolerance:
             raise ExportError(
                 f"onnxruntime's outputs differ from the model by {max_abs_diff:.3g} "
                 f"(tolerance {tolerance:g}); nothing was written"
             )
     return ExportResult(path=final / "model.onnx", version=version, input_name=input_name,
-                        output_names=(out_name,), max_abs_diff=max_abs_diff)
+                        output_names=names, max_abs_diff=max_abs_diff)

@@ -2,6 +2,7 @@
 
 from keras_dl.models import (  # noqa: F401  (registration side effect)
     alexnet,
+    autoencoders,
     fractalnet,
     googlenet,
     lenet,

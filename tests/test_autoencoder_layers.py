@@ -1,0 +1,215 @@
+"""The autoencoder layers: tied weights, corruption, sampling, the VAE and contractive losses,
+binary codes, sparsity."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_dl.layers import (
+    BinaryCode,
+    ContractiveActivation,
+    GaussianCorruption,
+    MaskingCorruption,
+    ReconstructionLoss,
+    SaltAndPepperCorruption,
+    Sampling,
+    SparsityPenalty,
+    TiedDense,
+    corruption_layer,
+)
+from keras_dl.training.autoencoders import encoder_jacobian
+
+RNG = np.random.default_rng(0)
+
+
+def _tied_model(input_dim=6, code=3):
+    inputs = keras.Input((input_dim,), name="inputs")
+    encoder = keras.layers.Dense(code, activation="sigmoid", name="encoder")
+    outputs = TiedDense(encoder, activation="sigmoid", name="decoder")(encoder(inputs))
+    return keras.Model(inputs, outputs), encoder
+
+
+# --- TiedDense --------------------------------------------------------------------------------
+
+
+def test_tied_dense_uses_the_transposed_encoder_kernel_and_its_own_bias():
+    model, encoder = _tied_model()
+    decoder = model.get_layer("decoder")
+    decoder.bias.assign(RNG.normal(size=6).astype("float32"))
+    assert sorted(w.path for w in model.weights) == ["decoder/bias", "encoder/bias",
+                                                     "encoder/kernel"]
+    x = RNG.random((4, 6), dtype="float32")
+    kernel, bias = encoder.get_weights()
+    h = 1 / (1 + np.exp(-(x @ kernel + bias)))
+    expected = 1 / (1 + np.exp(-(h @ kernel.T + np.asarray(decoder.bias))))
+    np.testing.assert_allclose(model(x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_tied_kernel_gets_gradients_from_both_uses():
+    model, encoder = _tied_model()
+    x = RNG.random((16, 6), dtype="float32")
+    model.compile(keras.optimizers.SGD(0.5), "mse")
+    before = np.array(encoder.kernel)
+    model.fit(x, x, epochs=1, batch_size=16, verbose=0)
+    assert len(model.trainable_weights) == 3
+    assert not np.allclose(before, np.array(encoder.kernel))
+
+
+def test_tied_dense_stays_tied_after_a_keras_round_trip(tmp_path):
+    model, _ = _tied_model()
+    model.save(tmp_path / "tied.keras")
+    loaded = keras.saving.load_model(tmp_path / "tied.keras")
+    assert loaded.get_layer("decoder").tied_layer is loaded.get_layer("encoder")
+    x = RNG.random((4, 6), dtype="float32")
+    np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
+    kernel = loaded.get_layer("encoder").kernel
+    kernel.assign(np.array(kernel) * 2)
+    assert not np.allclose(loaded(x), model(x), atol=1e-4)  # the decoder followed
+
+
+def test_tied_dense_bad_inputs():
+    with pytest.raises(ValueError, match="tied to a keras.layers.Dense layer, got Conv2D"):
+        TiedDense(keras.layers.Conv2D(2, 3))
+    inputs = keras.Input((5,))
+    with pytest.raises(ValueError, match="no layer of that name feeds its input"):
+        TiedDense("encoder")(keras.layers.Dense(3, name="other")(inputs))
+    encoder = keras.layers.Dense(3, name="encoder")
+    encoder(inputs)
+    with pytest.raises(ValueError, match="takes the 3 outputs of 'encoder', got an input of"):
+        TiedDense(encoder)(keras.Input((4,)))
+    with pytest.raises(ValueError, match="units must be a positive integer"):
+        TiedDense(encoder, units=0)
+
+
+# --- corruption -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer", [GaussianCorruption(0.3), MaskingCorruption(0.25),
+                                   SaltAndPepperCorruption(0.2)])
+def test_corruption_is_identity_at_inference_and_round_trips(layer):
+    x = RNG.random((8, 50), dtype="float32")
+    np.testing.assert_array_equal(layer(x, training=False), x)
+    assert not np.allclose(layer(x, training=True), x)
+    clone = layer.__class__.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+
+
+def test_corruption_statistics():
+    x = RNG.random((200, 500), dtype="float32") * 0.8 + 0.1  # no exact 0 or 1 in the data
+    masked = np.asarray(MaskingCorruption(0.25, seed=1)(x, training=True))
+    assert abs((masked == 0).mean() - 0.25) < 0.01
+    kept = masked != 0
+    np.testing.assert_array_equal(masked[kept], x[kept])  # no dropout-style rescaling
+    noisy = np.asarray(GaussianCorruption(0.3, seed=1)(x, training=True))
+    assert abs((noisy - x).std() - 0.3) < 0.01 and abs((noisy - x).mean()) < 0.01
+    salted = np.asarray(SaltAndPepperCorruption(0.2, seed=1)(x, training=True))
+    changed = salted != x
+    assert abs(changed.mean() - 0.2) < 0.01
+    assert set(np.unique(salted[changed])) == {0.0, 1.0}
+    assert abs((salted[changed] == 1.0).mean() - 0.5) < 0.02
+
+
+def test_corruption_bad_levels():
+    with pytest.raises(ValueError, match=r"MaskingCorruption rate must be a number in \[0, 1\)"):
+        MaskingCorruption(1.5)
+    with pytest.raises(ValueError, match="stddev must be a non-negative number, got -0.1"):
+        GaussianCorruption(-0.1)
+    with pytest.raises(ValueError, match="unknown corruption 'blur'; allowed: gaussian"):
+        corruption_layer("blur", 0.1)
+
+
+# --- Sampling and the VAE losses --------------------------------------------------------------
+
+
+def test_sampling_reparameterises_and_returns_the_mean_at_inference():
+    mean = np.full((20000, 2), [1.0, -2.0], dtype="float32")
+    log_var = np.full((20000, 2), np.log([0.25, 4.0]), dtype="float32")
+    layer = Sampling(seed=3)
+    np.testing.assert_array_equal(layer([mean, log_var], training=False), mean)
+    z = np.asarray(layer([mean, log_var], training=True))
+    np.testing.assert_allclose(z.mean(axis=0), [1.0, -2.0], atol=0.05)
+    np.testing.assert_allclose(z.std(axis=0), [0.5, 2.0], rtol=0.03)
+    assert not np.allclose(layer.sample(mean, log_var), layer.sample(mean, log_var))
+
+
+def test_sampling_adds_beta_times_the_kl_divergence():
+    inputs = [keras.Input((3,)), keras.Input((3,))]
+    model = keras.Model(inputs, Sampling(beta=2.5)(inputs))
+    mean = RNG.normal(size=(5, 3)).astype("float32")
+    log_var = RNG.normal(size=(5, 3)).astype("float32")
+    model([mean, log_var])
+    kl = -0.5 * np.sum(1 + log_var - mean ** 2 - np.exp(log_var), axis=1).mean()
+    (loss,) = model.losses
+    np.testing.assert_allclose(float(loss), 2.5 * kl, rtol=1e-5)
+    with pytest.raises(ValueError, match="beta must be a non-negative number, got -1"):
+        Sampling(beta=-1)
+
+
+@pytest.mark.parametrize("distribution", ["bernoulli", "gaussian"])
+def test_reconstruction_loss_is_the_summed_negative_log_likelihood(distribution):
+    x = RNG.random((4, 3, 3, 1), dtype="float32")
+    x_hat = RNG.random((4, 3, 3, 1), dtype="float32") * 0.9 + 0.05
+    inputs = [keras.Input((3, 3, 1)), keras.Input((3, 3, 1))]
+    model = keras.Model(inputs, ReconstructionLoss(distribution, weight=0.5)(inputs))
+    np.testing.assert_array_equal(model([x, x_hat]), x_hat)
+    if distribution == "bernoulli":
+        nll = -(x * np.log(x_hat) + (1 - x) * np.log(1 - x_hat)).sum(axis=(1, 2, 3))
+    else:
+        nll = 0.5 * ((x - x_hat) ** 2).sum(axis=(1, 2, 3)) + 0.5 * 9 * np.log(2 * np.pi)
+    np.testing.assert_allclose(float(model.losses[0]), 0.5 * nll.mean(), rtol=1e-5)
+    with pytest.raises(ValueError, match="weight must be a non-negative number"):
+        ReconstructionLoss(weight=-0.1)
+
+
+# --- binary codes, sparsity, contractive ------------------------------------------------------
+
+
+def test_binary_code_thresholds_at_inference_and_is_noisy_in_training():
+    logits = RNG.normal(scale=3, size=(64, 16)).astype("float32")
+    layer = BinaryCode(4.0, seed=0)
+    np.testing.assert_array_equal(layer(logits, training=False), (logits > 0).astype("float32"))
+    a, b = np.asarray(layer(logits, training=True)), np.asarray(layer(logits, training=True))
+    assert not np.allclose(a, b) and np.all((a > 0) & (a < 1))
+    # noise before the sigmoid: only codes of large |logit| are reliably read back
+    big = np.full((2000, 1), 12.0, dtype="float32")
+    small = np.full((2000, 1), 0.5, dtype="float32")
+    assert np.asarray(layer(big, training=True)).mean() > 0.97
+    assert abs(np.asarray(layer(small, training=True)).mean() - 0.5) < 0.1
+    with pytest.raises(ValueError, match="noise_stddev must be a non-negative number"):
+        BinaryCode(-1.0)
+
+
+def test_sparsity_penalty_is_lambda_times_the_mean_l1_norm():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, SparsityPenalty(0.1)(inputs))
+    h = RNG.normal(size=(5, 4)).astype("float32")
+    np.testing.assert_array_equal(model(h), h)
+    np.testing.assert_allclose(float(model.losses[0]), 0.1 * np.abs(h).sum(axis=1).mean(),
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="weight must be a non-negative number, got -1"):
+        SparsityPenalty(-1)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "softplus", "linear"])
+def test_contractive_closed_form_matches_the_autodiff_jacobian(activation):
+    inputs = keras.Input((7,))
+    dense = keras.layers.Dense(5, name="encoder_dense",
+                               bias_initializer=keras.initializers.RandomNormal(seed=1))
+    h = ContractiveActivation(dense, activation, weight=0.3, name="code")(dense(inputs))
+    encoder = keras.Model(inputs, h)
+    x = RNG.normal(size=(6, 7)).astype("float32")
+    encoder(x)
+    jacobian = encoder_jacobian(encoder, x)  # (6, 5, 7), by tf.GradientTape
+    expected = 0.3 * np.sum(jacobian ** 2, axis=(1, 2)).mean()
+    np.testing.assert_allclose(float(encoder.losses[0]), expected, rtol=1e-4)
+
+
+def test_contractive_bad_inputs():
+    with pytest.raises(ValueError, match="activation must be one of sigmoid, tanh"):
+        ContractiveActivation("d", "swish")
+    with pytest.raises(ValueError, match="weight must be a non-negative number, got -0.5"):
+        ContractiveActivation("d", "sigmoid", -0.5)
+    with pytest.raises(ValueError, match="needs a keras.layers.Dense encoder, got Conv1D"):
+        ContractiveActivation(keras.layers.Conv1D(2, 2))
+    with pytest.raises(ValueError, match="give Dense 'd' activation=None"):
+        ContractiveActivation(keras.layers.Dense(2, activation="relu", name="d"))
