@@ -39,10 +39,10 @@ def test_pooling_and_convolution_reproduces_the_lecture_examples(tmp_path):
 @pytest.mark.slow
 def test_cnn_zoo_quick(tmp_path):
     app = load("apps", "cnn_zoo")
-    assert app.main(["--quick", "--models", "lenet5,resnet20,googlenet",
+    assert app.main(["--quick", "--models", "lenet5,resnet20",
                      "--output", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
-    assert [row["model"] for row in results["rows"]] == ["lenet5", "resnet20", "googlenet"]
+    assert [row["model"] for row in results["rows"]] == ["lenet5", "resnet20"]
     for row in results["rows"]:
         assert row["parameters"] > 0 and 0 <= row["test_accuracy"] <= 1
         assert row["seconds_per_epoch"] > 0
