@@ -165,6 +165,14 @@ class RBM(keras.layers.Layer):
 
     # === The model's conditionals ===
 
+    def check_inputs(self, x):
+        """`ValueError` unless `x` (numpy data about to be fitted) suits the visible units.
+
+        A Bernoulli RBM needs values in [0, 1]. Its methods check eager inputs themselves, but
+        inside a compiled `fit()` nothing can look at values, so trainers call this first.
+        """
+        self._check_visible(np.asarray(x))
+
     def _check_visible(self, v):
         """Eager inputs of a Bernoulli RBM must lie in [0, 1]; `ValueError` otherwise."""
         if self.visible != "bernoulli":

@@ -243,18 +243,6 @@ def pseudo_log_likelihood(rbm, x, *, seed: int = 0) -> np.ndarray:
     return v.shape[1] * -_softplus(-gap)
 
 
-def check_visible_data(model, x) -> None:
-    """`ValueError` if `x` is not what the model's first RBM layer accepts (Bernoulli: [0, 1]).
-
-    Inside a compiled `fit()` the layer cannot look at values, so the trainer calls this on
-    the data first.
-    """
-    for layer in model._flatten_layers():
-        if isinstance(layer, RBM):
-            layer._check_visible(np.asarray(x))
-            return
-
-
 class RBMUnit:
     """An RBM as one layer of a greedily trained stack (the "rbm" pre-training unit).
 
