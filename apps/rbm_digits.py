@@ -105,8 +105,7 @@ def plot_chain(frames, shape, path, dataset):
                 axis.set_title("test image" if step == 0 else f"step {step}")
             if c == 0:
                 axis.set_ylabel(f"chain {r + 1}")
-    figure.suptitle(f"{dataset}: samples from Gibbs chains started at test images "
-                    "(shown: P(v | h) at each step)")
+    figure.suptitle(f"{dataset}: Gibbs chains from test images\n(shown: P(v | h) at each step)")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
