@@ -315,3 +315,15 @@ def test_rbm_pretraining_unit():
         pretraining.make_unit("rbm", 10, 4, activation="relu")
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
         unit.fit(x * 3, epochs=1, batch_size=16, learning_rate=0.1)
+
+
+def test_auto_visible_units_give_a_gaussian_bottom_under_bernoulli_layers():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6)).astype("float32")  # standardised, real-valued
+    result = pretraining.greedy_pretrain(x, (5, 3), "rbm", epochs=1, batch_size=16,
+                                         learning_rate=0.01,
+                                         unit_options={"visible": "auto",
+                                                       "steps_per_execution": 1})
+    assert [unit.layer.visible for unit in result.units] == ["gaussian", "bernoulli"]
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        pretraining.greedy_pretrain(x, (5,), "rbm", epochs=1, batch_size=16, learning_rate=0.01)

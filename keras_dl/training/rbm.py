@@ -249,6 +249,12 @@ class RBMUnit:
     Trained by `fit()` with SGD at the given learning rate (momentum `momentum`); CD-k or PCD
     per the options, which are the `RBM` layer's (`visible`, `k`, `persistent`, ...). The
     hidden units are binary, so the layer it initialises must be a sigmoid `Dense`.
+
+    `visible="auto"` chooses per layer from the data it is fitted on: Gaussian visible units
+    when the values leave [0, 1] (standardised real-valued inputs, at the bottom of a stack),
+    Bernoulli otherwise (every layer above, which sees probabilities); so
+    `greedy_pretrain(x_standardised, ..., unit_options={"visible": "auto"})` gives a
+    Gaussian-Bernoulli first layer under Bernoulli ones (Hinton & Salakhutdinov 2006).
     """
 
     def __init__(self, input_dim, units, *, activation="sigmoid", seed=0, momentum=0.0,
@@ -258,13 +264,22 @@ class RBMUnit:
                              f"layers only; got activation {activation!r}")
         self.input_dim, self.units, self.seed = input_dim, units, seed
         self.momentum, self.steps_per_execution = momentum, steps_per_execution
-        inputs = keras.Input((input_dim,))
-        self.layer = RBM(units, seed=seed, name="rbm", **rbm_options)
+        self.rbm_options = dict(rbm_options)
+        self.layer = self.model = None
+        if self.rbm_options.get("visible") != "auto":
+            self._build(self.rbm_options)
+
+    def _build(self, options):
+        inputs = keras.Input((self.input_dim,))
+        self.layer = RBM(self.units, seed=self.seed, name="rbm", **options)
         self.model = keras.Model(inputs, self.layer(inputs))
 
     def fit(self, x, y=None, *, epochs, batch_size, learning_rate, verbose=0):
         x = np.asarray(x, dtype="float32").reshape(len(x), -1)
-        self.layer._check_visible(x)
+        if self.layer is None:  # visible="auto": decided by the data
+            inside = x.size == 0 or (x.min() >= 0 and x.max() <= 1)
+            self._build({**self.rbm_options, "visible": "bernoulli" if inside else "gaussian"})
+        self.layer.check_inputs(x)
         self.model.compile(keras.optimizers.SGD(learning_rate, momentum=self.momentum),
                            steps_per_execution=self.steps_per_execution)
         history = self.model.fit(x, epochs=epochs, batch_size=batch_size, shuffle=True,
@@ -272,6 +287,8 @@ class RBMUnit:
         return history.history
 
     def transform(self, x, *, sample=False):
+        if self.model is None:
+            raise ValueError("fit the RBM unit before transforming data with it")
         x = np.asarray(x, dtype="float32").reshape(len(x), -1)
         probabilities = self.model.predict(x, batch_size=1024, verbose=0)
         if not sample:
