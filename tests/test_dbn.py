@@ -32,6 +32,17 @@ def test_rbm_model_serves_hidden_probabilities_and_trains_on_x_alone():
     assert not np.allclose(np.asarray(rbm.kernel), kernel)
 
 
+def test_served_outputs_are_named_probabilities(tmp_path):
+    from keras_dl.export import export_saved_model, output_name
+
+    rbm = keras_dl.create_model("rbm", input_shape=(4, 4, 1), units=3)
+    dbn = keras_dl.create_model("dbn", input_shape=(4, 4, 1), num_classes=2, hidden_units=(3,))
+    assert output_name(rbm) == output_name(dbn) == "probabilities"
+    x = np.random.default_rng(0).random((5, 4, 4, 1)).astype("float32")
+    result = export_saved_model(rbm, tmp_path, "rbm", verify_inputs=x)
+    assert result.output_names == ("probabilities",) and result.max_abs_diff <= 1e-5
+
+
 def test_dbn_is_a_sigmoid_stack_with_a_softmax_classifier():
     info = keras_dl.model_info("dbn")
     assert info.task == "classification" and info.pretraining == "rbm"

@@ -50,7 +50,7 @@ def test_output_shape_and_finite(name):
     y = np.asarray(model(x, training=False))
     assert y.shape == (4, *_output_shape(info, model))
     assert np.all(np.isfinite(y))
-    if getattr(model.layers[-1], "activation", None) is keras.activations.softmax:
+    if model.layers[-1].activation is keras.activations.softmax:
         np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
 
 

@@ -163,6 +163,12 @@ class RBM(keras.layers.Layer):
                 shape=(self.chains, visible_units), name="persistent_chains",
                 initializer="zeros", trainable=False)
 
+    @property
+    def activation(self):
+        """The nonlinearity of what the layer outputs, `Q(h = 1 | v) = σ(c + vW)`: the sigmoid
+        (read by exporters, which serve a sigmoid output as "probabilities")."""
+        return keras.activations.sigmoid
+
     # === The model's conditionals ===
 
     def check_inputs(self, x):
