@@ -104,6 +104,7 @@ def _cli(capsys, *argv):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_cli_trains_an_rbm_through_the_generic_trainer(tmp_path, capsys):
     run = tmp_path / "rbm"
     code, out, err = _cli(capsys, "train", "rbm", "--dataset", "digits", "--epochs", "2",
@@ -115,6 +116,7 @@ def test_cli_trains_an_rbm_through_the_generic_trainer(tmp_path, capsys):
     assert {"reconstruction_error", "pseudo_log_likelihood", "val_loss"} <= set(history)
 
 
+@pytest.mark.slow
 def test_cli_refuses_values_outside_zero_one_for_a_bernoulli_rbm(tmp_path, capsys):
     code, out, err = _cli(capsys, "train", "rbm", "--dataset", "mnist1d", "--epochs", "1",
                           "--limit", "50", "--run-dir", tmp_path / "bad")
@@ -128,6 +130,7 @@ def test_cli_refuses_values_outside_zero_one_for_a_bernoulli_rbm(tmp_path, capsy
     assert code == 0, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("finetune", ["top", "all"])
 def test_train_dbn_pretrains_then_finetunes(tmp_path, finetune):
     result = train("dbn", dataset="digits", run_dir=tmp_path / "run", epochs=2, limit=200,
@@ -146,6 +149,7 @@ def test_train_dbn_pretrains_then_finetunes(tmp_path, finetune):
     assert 0 <= result.metrics["test_accuracy"] <= 1
 
 
+@pytest.mark.slow
 def test_cli_train_dbn_flags(tmp_path, capsys):
     code, out, err = _cli(capsys, "train", "dbn", "--dataset", "digits", "--epochs", "1",
                           "--limit", "120", "--set", "hidden_units=(8,)", "--pretrain-epochs",
