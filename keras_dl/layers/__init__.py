@@ -15,6 +15,7 @@ from keras_dl.layers.fractal import FractalJoin, FractalPathSampler
 from keras_dl.layers.lrn import LocalResponseNormalization
 from keras_dl.layers.maxout import Maxout
 from keras_dl.layers.pca_color_jitter import PCAColorJitter, rgb_principal_components
+from keras_dl.layers.rbm import RBM
 from keras_dl.layers.reconstruction_loss import ReconstructionLoss
 from keras_dl.layers.sampling import Sampling
 from keras_dl.layers.sparsity import SparsityPenalty
@@ -35,6 +36,7 @@ __all__ = [
     "MaskingCorruption",
     "Maxout",
     "PCAColorJitter",
+    "RBM",
     "ReconstructionLoss",
     "SaltAndPepperCorruption",
     "Sampling",

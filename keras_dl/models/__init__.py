@@ -3,6 +3,7 @@
 from keras_dl.models import (  # noqa: F401  (registration side effect)
     alexnet,
     autoencoders,
+    dbn,
     fractalnet,
     googlenet,
     lenet,
@@ -12,6 +13,8 @@ from keras_dl.models import (  # noqa: F401  (registration side effect)
     squeezenet,
     vgg,
 )
+from keras_dl.models.dbn import dbn as dbn_builder
+from keras_dl.models.dbn import rbm as rbm_builder
 from keras_dl.models.googlenet import aux_loss_weights, googlenet_training_model
 from keras_dl.models.lenet import lenet5
 from keras_dl.models.mlp import mlp as mlp_builder
@@ -33,9 +36,11 @@ def training_model_for(model_name, model):
 __all__ = [
     "aux_loss_weights",
     "cifar_resnet",
+    "dbn_builder",
     "googlenet_training_model",
     "lenet5",
     "mlp_builder",
+    "rbm_builder",
     "training_model_for",
     "wide_resnet",
 ]

@@ -22,6 +22,7 @@ from keras_dl.training.trainer import (
 
 from keras_dl.training import pretraining  # noqa: E402  (registers the "supervised" unit)
 from keras_dl.training import autoencoders  # noqa: E402,F401  (the autoencoder units)
+from keras_dl.training import rbm  # noqa: E402,F401  (registers the "rbm" unit)
 
 __all__ = [
     "LR_SCHEDULES",

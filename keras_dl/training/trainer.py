@@ -399,6 +399,12 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         print(f"resuming the unfinished run in {run_dir}" if resuming else
               f"run dir: {run_dir} (rerun with the same run dir to resume if interrupted)")
 
+    # a layer that needs its inputs in a range (an RBM's Bernoulli units) cannot check values
+    # inside the compiled fit(): it checks the data here
+    for layer in model.layers:
+        if callable(getattr(layer, "check_inputs", None)):
+            layer.check_inputs(x_fit)
+
     if config.get("pretraining"):
         _pretrain(model, config, x_fit, y_fit, worker_dir, resuming, verbose)
         with strategy_.scope():  # recompile: `trainable` changed for fine-tuning "top"

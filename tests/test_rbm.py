@@ -1,0 +1,329 @@
+"""The RBM layer: its conditionals, the CD / PCD update against lecture 003's procedure in numpy,
+monitoring, likelihoods (exact, AIS, pseudo-likelihood) and the "rbm" pre-training unit."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_dl.layers import RBM
+from keras_dl.training import pretraining
+from keras_dl.training import rbm as rbm_training
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def built(layer, visible_units, kernel=None, visible_bias=None, hidden_bias=None, seed=0):
+    if not layer.built:
+        layer.build((None, visible_units))
+    rng = np.random.default_rng(seed)
+    kernel = rng.normal(0, 0.5, (visible_units, layer.units)) if kernel is None else kernel
+    visible_bias = rng.normal(0, 0.5, visible_units) if visible_bias is None else visible_bias
+    hidden_bias = rng.normal(0, 0.5, layer.units) if hidden_bias is None else hidden_bias
+    layer.kernel.assign(np.asarray(kernel, "float32"))
+    layer.visible_bias.assign(np.asarray(visible_bias, "float32"))
+    layer.hidden_bias.assign(np.asarray(hidden_bias, "float32"))
+    return layer
+
+
+def lecture_cd1(x1, kernel, b, c, u_hidden, u_visible, positive="samples"):
+    """Lecture 003's CD-1 procedure, step by step, with given uniform random numbers.
+
+    Returns the updates (ΔW, Δb, Δc) before the learning rate, averaged over the batch.
+    """
+    q1 = sigmoid(c + x1 @ kernel)                 # Q(h1 = 1 | x1)
+    h1 = (u_hidden < q1).astype("float64")        # sample h1
+    p2 = sigmoid(b + h1 @ kernel.T)               # P(x2 = 1 | h1)
+    x2 = (u_visible < p2).astype("float64")       # sample x2
+    q2 = sigmoid(c + x2 @ kernel)                 # Q(h2 = 1 | x2)
+    positive_hidden = h1 if positive == "samples" else q1
+    n = len(x1)
+    delta_w = (x1.T @ positive_hidden - x2.T @ q2) / n   # h1 x1' − Q(h2.=1|x2) x2'
+    delta_b = (x1 - x2).mean(axis=0)
+    delta_c = (positive_hidden - q2).mean(axis=0)
+    return (delta_w, delta_b, delta_c), (h1, x2)
+
+
+@pytest.mark.parametrize("positive", ["samples", "probabilities"])
+def test_cd1_gradient_is_the_lecture_update(positive):
+    rng = np.random.default_rng(0)
+    visible, hidden, batch = 7, 5, 6
+    layer = built(RBM(hidden, positive_phase=positive), visible)
+    x1 = (rng.random((batch, visible)) < 0.4).astype("float64")
+    u_hidden, u_visible = rng.random((batch, hidden)), rng.random((batch, visible))
+    kernel, b, c = (np.asarray(w, "float64") for w in
+                    (layer.kernel, layer.visible_bias, layer.hidden_bias))
+    (delta_w, delta_b, delta_c), (h1, x2) = lecture_cd1(x1, kernel, b, c, u_hidden, u_visible,
+                                                        positive)
+    assert 0 < h1.mean() < 1 and 0 < x2.mean() < 1  # the samples are not degenerate
+
+    v0 = tf.constant(x1, "float32")
+    vk = tf.constant(x2, "float32")
+    with tf.GradientTape() as tape:
+        phase = {"positive_preactivation": layer._hidden_preactivation(v0),
+                 "hidden_sample": tf.constant(h1, "float32"),
+                 "negative_visible": vk,
+                 "negative_preactivation": layer._hidden_preactivation(vk)}
+        loss = layer.contrastive_divergence_loss(v0, phase)
+    grads = tape.gradient(loss, [layer.kernel, layer.visible_bias, layer.hidden_bias])
+    # gradient descent on the loss moves the weights by +ε × the lecture's update
+    np.testing.assert_allclose(-np.asarray(grads[0]), delta_w, atol=1e-5)
+    np.testing.assert_allclose(-np.asarray(grads[1]), delta_b, atol=1e-5)
+    np.testing.assert_allclose(-np.asarray(grads[2]), delta_c, atol=1e-5)
+
+
+def _state(layer):
+    return np.array(layer.seed_generator.state)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_one_fit_step_moves_weights_by_the_cd_update(k):
+    """A whole `fit()` step with SGD(ε): W ← W + ε(⟨v h⟩⁰ − ⟨v h⟩ᵏ), computed in numpy from the
+    very samples the layer drew (replayed from its seed generator's state)."""
+    rng = np.random.default_rng(1)
+    visible, hidden, batch, lr = 6, 4, 8, 0.5
+    x = (rng.random((batch, visible)) < 0.5).astype("float32")
+    inputs = keras.Input((visible,))
+    layer = RBM(hidden, k=k, seed=3, name="rbm")
+    model = keras.Model(inputs, layer(inputs))
+    built(layer, visible)
+    before = [np.array(w, "float64") for w in (layer.kernel, layer.visible_bias,
+                                                 layer.hidden_bias)]
+    state = _state(layer)
+    model.compile(keras.optimizers.SGD(lr))
+    model.fit(x, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    after = [np.array(w, "float64") for w in (layer.kernel, layer.visible_bias,
+                                                layer.hidden_bias)]
+
+    # replay the step's chain from the same weights and random state
+    for variable, value in zip((layer.kernel, layer.visible_bias, layer.hidden_bias), before):
+        variable.assign(value.astype("float32"))
+    layer.seed_generator.state.assign(state)
+    phase = {key: np.asarray(value, "float64")
+             for key, value in layer.contrastive_divergence(x).items()}
+    v0, vk, qk = x.astype("float64"), phase["negative_visible"], phase["negative_hidden"]
+    q0 = sigmoid(v0 @ before[0] + before[2])
+    np.testing.assert_allclose(phase["positive_hidden"], q0, atol=1e-6)
+    np.testing.assert_allclose(qk, sigmoid(vk @ before[0] + before[2]), atol=1e-6)
+    assert set(np.unique(vk)) <= {0.0, 1.0}  # the lecture samples the visible units
+    update = ((v0.T @ q0 - vk.T @ qk) / batch, (v0 - vk).mean(0), (q0 - qk).mean(0))
+    for b, a, u in zip(before, after, update):
+        np.testing.assert_allclose(a - b, lr * u, atol=2e-5)
+
+
+def test_persistent_chain_continues_across_batches():
+    """PCD: the negative phase starts from the stored chains (not the data) and stores its end."""
+    visible = hidden = 4
+    sharp = 20.0 * np.eye(visible)  # h ≈ v and v ≈ h: the chain (almost) stays where it is
+    x = np.zeros((8, visible), "float32")
+    for persistent, expected in ((False, 0.0), (True, 1.0)):
+        layer = built(RBM(hidden, persistent=persistent, chains=8, seed=0), visible,
+                      kernel=sharp, visible_bias=-10 * np.ones(visible),
+                      hidden_bias=-10 * np.ones(hidden))
+        if persistent:
+            assert layer.persistent_chains.trainable is False
+            assert all(w is not layer.persistent_chains for w in layer.trainable_weights)
+            layer.persistent_chains.assign(np.ones((8, visible), "float32"))
+        negative = np.asarray(layer.contrastive_divergence(x)["negative_visible"])
+        np.testing.assert_allclose(negative, expected, atol=1e-3)
+
+    # and fit() writes the chain's end back after every batch
+    rng = np.random.default_rng(0)
+    inputs = keras.Input((10,))
+    layer = RBM(3, persistent=True, chains=5, seed=1, name="rbm")
+    model = keras.Model(inputs, layer(inputs))
+    model.compile(keras.optimizers.SGD(0.1))
+    data = (rng.random((40, 10)) < 0.5).astype("float32")
+    snapshots = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            snapshots.append(np.array(layer.persistent_chains))
+
+    model.fit(data, batch_size=10, epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
+    assert len(snapshots) == 4 and snapshots[0].shape == (5, 10)
+    assert snapshots[0].any(), "the chains never left their all-zero start"
+    assert any(not np.array_equal(a, b) for a, b in zip(snapshots, snapshots[1:]))
+    assert set(np.unique(snapshots[-1])) <= {0.0, 1.0}
+
+
+def test_conditionals_free_energy_and_sampling_statistics():
+    layer = built(RBM(3, seed=5), 4)
+    kernel, b, c = (np.asarray(w, "float64") for w in
+                    (layer.kernel, layer.visible_bias, layer.hidden_bias))
+    v = np.array([[0, 1, 1, 0], [1, 1, 0, 1]], "float32")
+    np.testing.assert_allclose(layer.hidden_probabilities(v), sigmoid(v @ kernel + c), rtol=1e-5)
+    h = np.array([[1, 0, 1]], "float32")
+    np.testing.assert_allclose(layer.visible_probabilities(h), sigmoid(h @ kernel.T + b),
+                               rtol=1e-5)
+    # F(v) = -log Σ_h exp(-E(v, h)), by enumerating h
+    states = np.array(list(itertools.product((0, 1), repeat=3)), "float32")
+    for row in v:
+        energies = np.array([layer.energy(row[None], s[None])[0] for s in states])
+        np.testing.assert_allclose(layer.free_energy(row[None])[0],
+                                   -np.log(np.exp(-energies).sum()), rtol=1e-5)
+    many = np.repeat(v[:1], 4000, axis=0)
+    np.testing.assert_allclose(np.asarray(layer.sample_hidden(many)).mean(0),
+                               sigmoid(v[:1] @ kernel + c)[0], atol=0.03)
+    samples = np.asarray(layer.gibbs(many, steps=2))
+    assert samples.shape == many.shape and set(np.unique(samples)) <= {0.0, 1.0}
+    np.testing.assert_allclose(layer.reconstruct(v),
+                               sigmoid(sigmoid(v @ kernel + c) @ kernel.T + b), rtol=1e-5)
+
+
+def test_gaussian_visible_units():
+    layer = built(RBM(2, visible="gaussian", seed=0), 3)
+    kernel, b, c = (np.asarray(w, "float64") for w in
+                    (layer.kernel, layer.visible_bias, layer.hidden_bias))
+    h = np.array([[1, 0]] * 20000, "float32")
+    samples = np.asarray(layer.sample_visible(h))
+    np.testing.assert_allclose(samples.mean(0), b + kernel[:, 0], atol=0.03)
+    np.testing.assert_allclose(samples.std(0), 1.0, atol=0.03)  # unit variance
+    v = np.array([[-1.5, 0.3, 2.0]], "float32")  # real values are fine here
+    expected = 0.5 * ((v - b) ** 2).sum() - np.logaddexp(0, v @ kernel + c).sum()
+    np.testing.assert_allclose(layer.free_energy(v)[0], expected, rtol=1e-5)
+    # exact log Z of a Gaussian-Bernoulli RBM with one visible unit, against quadrature
+    one = built(RBM(2, visible="gaussian"), 1, seed=2)
+    grid = np.linspace(-30, 30, 200001)
+    free = np.asarray(rbm_training.free_energy(one, grid[:, None]))
+    log_z = np.log(np.trapezoid(np.exp(-free), grid))
+    assert abs(rbm_training.exact_log_partition(one) - log_z) < 1e-4
+
+
+def test_fit_reports_reconstruction_error_and_pseudo_likelihood_and_learns():
+    rng = np.random.default_rng(0)
+    prototypes = (rng.random((3, 16)) < 0.5).astype("float32")
+    x = prototypes[rng.integers(0, 3, 600)]
+    x = np.where(rng.random(x.shape) < 0.05, 1 - x, x).astype("float32")
+    inputs = keras.Input((16,))
+    model = keras.Model(inputs, RBM(8, seed=0, name="rbm")(inputs))
+    model.compile(keras.optimizers.SGD(0.2))
+    history = model.fit(x, epochs=8, batch_size=20, verbose=0).history
+    assert set(history) == {"loss", "reconstruction_error", "pseudo_log_likelihood"}
+    # the loss shown is the reconstruction error (never the free-energy gap)
+    np.testing.assert_allclose(history["loss"], history["reconstruction_error"], rtol=1e-4)
+    assert history["reconstruction_error"][-1] < 0.6 * history["reconstruction_error"][0]
+    assert history["pseudo_log_likelihood"][-1] > history["pseudo_log_likelihood"][0]
+    evaluated = model.evaluate(x, verbose=0, return_dict=True)
+    rbm = model.get_layer("rbm")
+    mean_field = float(np.mean((x - np.asarray(rbm.reconstruct(x))) ** 2))
+    assert evaluated["loss"] == pytest.approx(mean_field, rel=1e-4)
+    assert np.isnan(evaluated["pseudo_log_likelihood"])  # not measured in evaluate()
+    # the numpy pseudo-likelihood agrees in scale with the one logged while training
+    pll = rbm_training.pseudo_log_likelihood(model, x, seed=0).mean()
+    assert abs(pll - history["pseudo_log_likelihood"][-1]) < 0.25 * abs(pll)
+
+
+def test_pseudo_likelihood_in_the_layer_matches_numpy():
+    layer = built(RBM(3, seed=0), 1)  # one visible unit: the flipped unit is always unit 0
+    v = np.array([[0.0], [1.0], [1.0]], "float32")
+    pre = layer._hidden_preactivation(v)
+    ours = np.asarray(layer._pseudo_log_likelihood(v, pre))
+    np.testing.assert_allclose(ours, rbm_training.pseudo_log_likelihood(layer, v), rtol=1e-5)
+    # with one unit, the pseudo-likelihood is the likelihood itself: p(0) + p(1) = 1
+    np.testing.assert_allclose(np.exp(ours[0]) + np.exp(ours[1]), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(ours[1], ours[2])
+
+
+def test_exact_log_likelihood_normalises():
+    layer = built(RBM(3), 5, seed=4)
+    states = np.array(list(itertools.product((0, 1), repeat=5)), "float32")
+    log_z = rbm_training.exact_log_partition(layer)
+    log_p = -np.asarray(rbm_training.free_energy(layer, states)) - log_z
+    np.testing.assert_allclose(np.exp(log_p).sum(), 1.0, rtol=1e-9)
+    assert rbm_training.exact_log_likelihood(layer, states[:4]) == pytest.approx(
+        log_p[:4].mean())
+
+
+def test_ais_estimate_is_close_to_the_exact_log_partition():
+    rng = np.random.default_rng(0)
+    layer = built(RBM(12), 30, kernel=rng.normal(0, 0.6, (30, 12)), seed=6)
+    data = (rng.random((200, 30)) < 0.3).astype("float32")
+    exact = rbm_training.exact_log_partition(layer)
+    result = rbm_training.ais_log_partition(layer, data=data, runs=100, betas=2000, seed=0)
+    assert abs(result.log_z - exact) < 0.5, (result.log_z, exact)
+    assert result.log_z_low <= result.log_z <= result.log_z_high
+    estimate = rbm_training.estimated_log_likelihood(layer, data, runs=50, betas=1000)
+    assert abs(estimate["log_likelihood"] - rbm_training.exact_log_likelihood(layer, data)) < 0.5
+
+
+def test_config_round_trip_and_serialisation():
+    layer = RBM(7, visible="gaussian", k=3, persistent=True, chains=9,
+                positive_phase="samples", sample_chain_visible=False, seed=11, name="r")
+    clone = RBM.from_config(layer.get_config())
+    for key in ("units", "visible", "k", "persistent", "chains", "positive_phase",
+                "sample_chain_visible", "seed"):
+        assert getattr(clone, key) == getattr(layer, key)
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, layer(inputs))
+    assert [w.name for w in layer.weights] == ["kernel", "visible_bias", "hidden_bias",
+                                                "persistent_chains"]
+    assert layer.kernel.shape == (4, 7)
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+    restored.set_weights(model.get_weights())
+    np.testing.assert_allclose(restored(x), model(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"units": 0}, "units (hidden layer size) must be a positive integer, got 0"),
+    ({"units": 3, "k": 0}, "k (Gibbs steps of CD-k) must be a positive integer, got 0"),
+    ({"units": 3, "visible": "poisson"}, "visible must be one of bernoulli, gaussian"),
+    ({"units": 3, "chains": 0}, "chains (persistent chains) must be a positive integer"),
+    ({"units": 3, "positive_phase": "means"}, "positive_phase must be one of"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        RBM(**kwargs)
+
+
+def test_bad_visible_values_and_sizes():
+    layer = built(RBM(3), 4)
+    with pytest.raises(ValueError, match=r"visible values must lie in \[0, 1\]; got values in "
+                                         r"\[-0.5, 2\]"):
+        layer.free_energy(np.array([[-0.5, 0, 1, 2]], "float32"))
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        rbm_training.exact_log_likelihood(layer, np.full((1, 4), 3.0))
+    with pytest.raises(ValueError, match="gibbs steps must be a positive integer"):
+        layer.gibbs(np.zeros((1, 4), "float32"), steps=0)
+    big = built(RBM(21), 2)
+    with pytest.raises(ValueError, match="at most 20 hidden units; this RBM has 21"):
+        rbm_training.exact_log_likelihood(big, np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="flatten images first"):
+        RBM(3).build((None, 4, 4))
+    with pytest.raises(ValueError, match="4 visible units; got data with 5"):
+        rbm_training.free_energy(layer, np.zeros((1, 5)))
+
+
+def test_rbm_pretraining_unit():
+    assert "rbm" in pretraining.list_units()
+    rng = np.random.default_rng(0)
+    x = (rng.random((64, 10)) < 0.3).astype("float32")
+    unit = pretraining.make_unit("rbm", 10, 4, seed=0, steps_per_execution=1)
+    history = unit.fit(x, epochs=2, batch_size=16, learning_rate=0.1)
+    assert len(history["reconstruction_error"]) == 2
+    kernel, bias = unit.dense_weights()
+    assert kernel.shape == (10, 4) and bias.shape == (4,)
+    np.testing.assert_allclose(unit.transform(x), sigmoid(x @ kernel + bias), rtol=1e-4)
+    samples = unit.transform(x, sample=True)
+    assert set(np.unique(samples)) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="pre-trains sigmoid layers only; got activation 'relu'"):
+        pretraining.make_unit("rbm", 10, 4, activation="relu")
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        unit.fit(x * 3, epochs=1, batch_size=16, learning_rate=0.1)
+
+
+def test_auto_visible_units_give_a_gaussian_bottom_under_bernoulli_layers():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6)).astype("float32")  # standardised, real-valued
+    result = pretraining.greedy_pretrain(x, (5, 3), "rbm", epochs=1, batch_size=16,
+                                         learning_rate=0.01,
+                                         unit_options={"visible": "auto",
+                                                       "steps_per_execution": 1})
+    assert [unit.layer.visible for unit in result.units] == ["gaussian", "bernoulli"]
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        pretraining.greedy_pretrain(x, (5,), "rbm", epochs=1, batch_size=16, learning_rate=0.01)

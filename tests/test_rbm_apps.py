@@ -1,0 +1,66 @@
+"""Smoke runs of the RBM / DBN apps (`--quick`): they run end to end and write what they promise."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+APPS = Path(__file__).resolve().parent.parent / "apps"
+
+
+def load_app(name):
+    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_rbm_digits_app(tmp_path, capsys):
+    app = load_app("rbm_digits")
+    assert app.main(["--quick", "--datasets", "digits,fashion_mnist",
+                     "--output", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    for dataset in ("digits", "fashion_mnist"):
+        homework = results["datasets"][dataset]["seen_vs_unseen"]
+        assert sorted(homework["per_class_test_mse"]) == [str(c) for c in range(10)]
+        assert homework["seen_test_mse"] > 0 and homework["unseen_test_mse"] > 0
+        for figure in ("filters", "gibbs_chain", "reconstructions", "seen_vs_unseen"):
+            assert (tmp_path / f"{dataset}_{figure}.png").stat().st_size > 1000
+    assert "unseen (5-9) MSE" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_rbm_features_app(tmp_path, capsys):
+    app = load_app("rbm_features")
+    x, y = app.nudged_digits(limit=10)
+    assert x.shape == (50, 64) and 0 <= x.min() and x.max() <= 1 and len(y) == 50
+    assert app.main(["--quick", "--output", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["results"]) == {"keras_dl RBM (CD-1) + LR", "keras_dl RBM (PCD-1) + LR",
+                                       "scikit-learn BernoulliRBM + LR", "raw-pixel LR"}
+    assert all(0 <= row["test_accuracy"] <= 1 for row in results["results"].values())
+    assert (tmp_path / "filters.png").stat().st_size > 1000
+    assert (tmp_path / "accuracy.png").stat().st_size > 1000
+    assert "raw-pixel LR" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_pretraining_table_app(tmp_path, capsys):
+    from keras_dl.training import pretraining
+
+    app = load_app("pretraining_table")
+    assert app.main(["--quick", "--dataset", "digits", "--output", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    rows = results["rows"]
+    assert len(rows) == 5
+    autoencoder = rows["Deep net, auto-associator pre-training"]
+    assert (autoencoder.get("status") == "pending") == ("autoencoder" not in
+                                                       pretraining.list_units())
+    dbn = rows["DBN, unsupervised pre-training"]
+    assert dbn["unit"] == "rbm" and dbn["hidden_units"] == [16, 16]
+    assert rows["Shallow net, no pre-training"]["hidden_units"] == [32]
+    assert 0 <= dbn["test_error"] <= 1
+    assert (tmp_path / "errors.png").stat().st_size > 1000
+    assert "published MNIST" in capsys.readouterr().out
