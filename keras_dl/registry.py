@@ -71,12 +71,18 @@ class ModelInfo:
     search_space: Callable[[Any], dict] | None
     smoke_kwargs: dict
     train_defaults: dict
-    description: str
     task: str = "classification"
     loss: str | None = None
     smoke_output_shape: tuple | None = None
     pretraining: str | None = None
     default_params: int | None = None
+
+    @property
+    def description(self) -> str:
+        """The first line of the builder's docstring (read when asked: entry points made by a
+        factory get their docstring after registration)."""
+        doc = inspect.getdoc(self.builder) or ""
+        return doc.splitlines()[0] if doc else ""
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -118,7 +124,6 @@ def register_model(
         model_name = name or builder.__name__
         if model_name in _REGISTRY:
             raise ValueError(f"model {model_name!r} is already registered")
-        doc = inspect.getdoc(builder) or ""
         _REGISTRY[model_name] = ModelInfo(
             name=model_name,
             family=family,
@@ -126,7 +131,6 @@ def register_model(
             search_space=search_space,
             smoke_kwargs=dict(smoke_kwargs or {}),
             train_defaults=dict(train_defaults or {}),
-            description=doc.splitlines()[0] if doc else "",
             task=task,
             loss=loss,
             smoke_output_shape=None if smoke_output_shape is None else tuple(smoke_output_shape),

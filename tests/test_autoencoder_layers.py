@@ -17,7 +17,7 @@ from keras_dl.layers import (
     TiedDense,
     corruption_layer,
 )
-from keras_dl.training.autoencoders import encoder_jacobian
+from keras_dl.training.autoencoders import encoder_jacobian, jacobian_frobenius_norm
 
 RNG = np.random.default_rng(0)
 
@@ -202,6 +202,62 @@ def test_contractive_closed_form_matches_the_autodiff_jacobian(activation):
     jacobian = encoder_jacobian(encoder, x)  # (6, 5, 7), by tf.GradientTape
     expected = 0.3 * np.sum(jacobian ** 2, axis=(1, 2)).mean()
     np.testing.assert_allclose(float(encoder.losses[0]), expected, rtol=1e-4)
+
+
+def _deep_contractive_encoder(activations, widths=(9, 6), code=4, input_dim=7):
+    inputs = keras.Input((input_dim,), name="inputs")
+    x, hidden, outputs = inputs, [], []
+    for index, (units, activation) in enumerate(zip(widths, activations[:-1]), start=1):
+        layer = keras.layers.Dense(units, activation=activation, name=f"hidden{index}",
+                                   bias_initializer=keras.initializers.RandomNormal(seed=index))
+        x = layer(x)
+        hidden.append(layer)
+        outputs.append(x)
+    dense = keras.layers.Dense(code, name="code_dense",
+                               bias_initializer=keras.initializers.RandomNormal(seed=0))
+    h = ContractiveActivation(dense, activations[-1], weight=0.3, hidden=hidden,
+                              name="code")([*outputs, dense(x)])
+    return keras.Model(inputs, h)
+
+
+@pytest.mark.parametrize("activations", [
+    ("sigmoid", "sigmoid"), ("tanh", "sigmoid", "tanh"), ("relu", "relu", "sigmoid"),
+    ("softplus", "linear", "tanh"), ("sigmoid", "tanh", "relu"),
+])
+def test_contractive_deep_encoder_matches_the_autodiff_jacobian(activations):
+    encoder = _deep_contractive_encoder(activations)
+    x = RNG.normal(size=(6, 7)).astype("float32")
+    encoder(x)
+    norms = jacobian_frobenius_norm(encoder, x)  # ‖∂h/∂x‖_F by tf.GradientTape
+    np.testing.assert_allclose(float(encoder.losses[0]), 0.3 * np.mean(norms ** 2), rtol=1e-4)
+
+
+def test_contractive_deep_encoder_config_round_trip():
+    encoder = _deep_contractive_encoder(("tanh", "relu", "sigmoid"))
+    config = encoder.get_layer("code").get_config()
+    assert config["hidden"] == ["hidden1", "hidden2"] and config["dense"] == "code_dense"
+    x = RNG.normal(size=(5, 7)).astype("float32")
+    rebuilt = keras.Model.from_config(encoder.get_config())
+    rebuilt.set_weights(encoder.get_weights())
+    np.testing.assert_allclose(rebuilt(x), encoder(x), rtol=1e-6)
+    np.testing.assert_allclose(float(rebuilt.losses[0]), float(encoder.losses[0]), rtol=1e-6)
+
+
+def test_contractive_deep_encoder_bad_wiring():
+    inputs = keras.Input((7,))
+    hidden = keras.layers.Dense(5, activation="tanh", name="hidden")
+    other = keras.layers.Dense(5, activation="tanh", name="other")
+    dense = keras.layers.Dense(3, name="code_dense")
+    h1 = hidden(inputs)
+    with pytest.raises(ValueError, match=r"takes \[1 hidden outputs, the pre-activation"):
+        ContractiveActivation(dense, hidden=[hidden])(dense(h1))
+    skipped = other(h1)
+    with pytest.raises(ValueError, match="outputs of the Dense chain hidden → code_dense"):
+        ContractiveActivation(dense, hidden=[hidden])([h1, dense(skipped)])
+    with pytest.raises(ValueError, match="needs the Dense layer 'missing' upstream"):
+        ContractiveActivation("code_dense", hidden=["missing"])([h1, dense(h1)])
+    with pytest.raises(ValueError, match="hidden Dense 's' activation must be one of .*'gelu'"):
+        ContractiveActivation(dense, hidden=[keras.layers.Dense(2, activation="gelu", name="s")])
 
 
 def test_contractive_bad_inputs():

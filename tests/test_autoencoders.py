@@ -13,6 +13,7 @@ import keras_dl
 from keras_dl import export
 from keras_dl.models import autoencoders as ae
 from keras_dl.training import pretraining, train
+from keras_dl.training.autoencoders import jacobian_frobenius_norm
 
 RNG = np.random.default_rng(0)
 SMALL = {"input_shape": (8, 8, 1)}
@@ -85,6 +86,27 @@ def test_denoising_corrupts_only_in_training():
     assert not np.allclose(model(x, training=True), model(x, training=False))
 
 
+def test_deep_contractive_autoencoder_trains_and_survives_a_keras_round_trip(tmp_path):
+    model = keras_dl.create_model("contractive_autoencoder", hidden_units=(32,), code_size=8,
+                                  input_shape=(8, 8, 1), contractive=0.5, seed=0)
+    x = _x(16)
+    encoder = ae.encoder(model)
+    expected = 0.5 * np.mean(jacobian_frobenius_norm(encoder, x) ** 2)
+    model(x)
+    np.testing.assert_allclose(float(model.losses[0]), expected, rtol=1e-4)
+    model.compile("adam", "binary_crossentropy")
+    history = model.fit(x, x, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    path = tmp_path / "cae.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_layer("code").get_config()["hidden"] == ["encoder_dense1"]
+    np.testing.assert_allclose(loaded(x), model(x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(float(loaded.losses[0]), float(model.losses[0]), rtol=1e-5)
+    np.testing.assert_allclose(loaded.evaluate(x, x, verbose=0), model.evaluate(x, x, verbose=0),
+                               rtol=1e-5)
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: keras_dl.create_model("autoencoder", code_size=0),
      "code_size must be a positive integer"),
@@ -92,6 +114,9 @@ def test_denoising_corrupts_only_in_training():
      "l1 must be a non-negative number"),
     (lambda: keras_dl.create_model("contractive_autoencoder", contractive=-1.0),
      "contractive must be a non-negative number"),
+    (lambda: keras_dl.create_model("contractive_autoencoder", hidden_units=(4,),
+                                   activation="gelu"),
+     "activation must be one of"),
     (lambda: keras_dl.create_model("vae", beta=-1.0), "beta must be a non-negative number"),
     (lambda: keras_dl.create_model("conv_autoencoder", input_shape=(30, 30, 1)),
      "must be divisible by 4 for 2 stride-2 stages .* got 30×30; e.g. 32×32"),

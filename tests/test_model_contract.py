@@ -8,8 +8,9 @@
 
 A model that is registered is a model that works.
 
-Speed (the suite runs on 2 CPU cores and the zoo has networks of 500 layers): each model is
-built once and shared by its tests (a module-scoped fixture, so pytest runs one model's
+Speed (the suite runs on 2 CPU cores and the zoo has networks of 500 layers): the suite runs
+on both cores (pytest-xdist, `--dist loadgroup`: all of one model's tests on one worker); each
+model is built once and shared by its tests (a module-scoped fixture, so pytest runs one model's
 tests together and then drops it); the fit step runs last, on that shared model. Keras'
 per-test `clear_session` (tests/conftest.py) skips its full garbage collection (it costs
 seconds per test once big graphs have lived in the process). Two checks cost time that grows with depth and
@@ -64,7 +65,8 @@ def _output_shape(info, model):
     return tuple(model.inputs[0].shape[1:])
 
 
-@pytest.fixture(scope="module", params=MODELS)
+@pytest.fixture(scope="module",
+                params=[pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in MODELS])
 def tiny(request):
     """`(info, model, x)` for one registered model, built once for all its tests."""
     yield _tiny(request.param)
@@ -104,9 +106,9 @@ def test_keras_file_round_trip(tiny, tmp_path):
 def test_saved_model_parity(tiny, tmp_path):
     info, model, x = tiny
     result = export_saved_model(model, tmp_path, info.name, verify_inputs=x)
-    assert result.max_abs_diff <= 1e-5
-    # independently of export's own check: TensorFlow's loader, the served signature
-    assert verify_saved_model(result.path, model, x) <= 1e-5
+    assert result.max_abs_diff <= 1e-5  # export reloaded it with TensorFlow's loader
+    if len(model.layers) <= ONNX_LAYERS:  # a second, independent load (costly when deep)
+        assert verify_saved_model(result.path, model, x) <= 1e-5
 
 
 def test_search_space_builds(tiny):

@@ -186,11 +186,6 @@ def _dense_autoencoder(*, input_shape, code_size, hidden_units, activation, code
     corruption, corruption_level = _check_corruption(corruption, corruption_level)
     l1 = _check_weight("l1", l1)
     contractive = _check_weight("contractive", contractive)
-    if contractive and hidden_units:
-        raise ValueError(
-            f"the contractive penalty is computed in closed form for a one-layer encoder; got "
-            f"hidden_units={hidden_units!r} (use hidden_units=())"
-        )
     if contractive:
         check_choice("code_activation (contractive)", code_activation, CONTRACTIVE_ACTIVATIONS)
 
@@ -202,18 +197,22 @@ def _dense_autoencoder(*, input_shape, code_size, hidden_units, activation, code
     input_size = x.shape[-1]
     if corruption:
         x = corruption_layer(corruption, corruption_level, seed=seed, name="corruption")(x)
-    encoder_layers = []
+    encoder_layers, hidden_outputs = [], []
     for index, units in enumerate(hidden_units, start=1):
         layer = keras.layers.Dense(units, activation=activation, kernel_initializer=init(index),
                                    name=f"encoder_dense{index}")
         x = layer(x)
         encoder_layers.append(layer)
+        hidden_outputs.append(x)
     if code_noise is not None:  # semantic hashing: logits, then noisy sigmoid / threshold
         layer = keras.layers.Dense(code_size, kernel_initializer=init(0), name="code_logits")
         x = BinaryCode(code_noise, seed=seed, name=CODE_LAYER)(layer(x))
     elif contractive:
+        # the exact ‖∂h/∂x‖²_F: closed form for one layer, else through the hidden chain
         layer = keras.layers.Dense(code_size, kernel_initializer=init(0), name="code_dense")
-        x = ContractiveActivation(layer, code_activation, contractive, name=CODE_LAYER)(layer(x))
+        penalty = ContractiveActivation(layer, code_activation, contractive,
+                                        hidden=encoder_layers, name=CODE_LAYER)
+        x = penalty([*hidden_outputs, layer(x)] if hidden_outputs else layer(x))
     elif l1:
         layer = keras.layers.Dense(code_size, activation=code_activation,
                                    kernel_initializer=init(0), name="code_dense")
@@ -356,23 +355,29 @@ def sparse_autoencoder(*, input_shape=(28, 28, 1), code_size=256, hidden_units=(
         "contractive": hp.Float("contractive", 1e-3, 1.0, sampling="log"),
         "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
     },
-    smoke_kwargs={"input_shape": (8, 8, 1), "code_size": 5},
+    smoke_kwargs={"input_shape": (8, 8, 1), "code_size": 5, "hidden_units": (6,)},
     train_defaults={"epochs": 20, "batch_size": 128, "learning_rate": 1e-3},
 )
-def contractive_autoencoder(*, input_shape=(28, 28, 1), code_size=256, activation="sigmoid",
-                            contractive=0.1, output_activation="sigmoid", tied=True, seed=None,
-                            name="contractive_autoencoder"):
+def contractive_autoencoder(*, input_shape=(28, 28, 1), code_size=256, hidden_units=(),
+                            activation="sigmoid", contractive=0.1, output_activation="sigmoid",
+                            tied=True, seed=None, name="contractive_autoencoder"):
     """Contractive autoencoder: `L(x, g(f(x))) + λ ‖∂h/∂x‖²_F` (Rifai et al. 2011).
 
-    One dense encoder layer `h = f(Wx + b)`; the penalty is the exact squared Frobenius norm
-    of its Jacobian, `Σ_j f'(a_j)² Σ_i W_ij²`, computed in closed form by
-    `ContractiveActivation` (for the sigmoid, `f' = h(1 − h)`), so a plain `fit()` trains it.
+    The penalty is the exact squared Frobenius norm of the encoder Jacobian, added by the
+    code layer `ContractiveActivation`, so a plain `fit()` trains it. With one dense encoder
+    layer `h = f(Wx + b)` (the default, as in Rifai et al.) it is the closed form
+    `Σ_j f'(a_j)² Σ_i W_ij²` (for the sigmoid, `f' = h(1 − h)`), one pass over W per batch.
+    With `hidden_units` the encoder is a chain of Dense layers and the Jacobian is
+    `J = D_L W_Lᵀ ⋯ D_1 W_1ᵀ` (`D_l = diag(f'(a_l))`), propagated per example: it costs
+    `O(batch · d_in · Σ_l d_l d_{l−1})` per step, so keep deep encoders narrow.
     Rifai et al. tie the weights; so does the default.
 
     Args:
         input_shape: shape of one example.
         code_size: units in the code.
-        activation: the code's activation ("sigmoid", "tanh", "relu", "linear", "softplus").
+        hidden_units: widths of the encoder's hidden layers (the decoder mirrors them).
+        activation: the encoder's (and the decoder's hidden layers') activation ("sigmoid",
+            "tanh", "relu", "linear", "softplus").
         contractive: λ ≥ 0.
         output_activation: "sigmoid" or "linear".
         tied: tie the decoder to the encoder.
@@ -382,6 +387,7 @@ def contractive_autoencoder(*, input_shape=(28, 28, 1), code_size=256, activatio
     Example:
     ```python
     model = keras_dl.create_model("contractive_autoencoder", contractive=0.3)
+    deep = keras_dl.create_model("contractive_autoencoder", hidden_units=(256,), code_size=64)
     ```
 
     Reference:
@@ -389,10 +395,10 @@ def contractive_autoencoder(*, input_shape=(28, 28, 1), code_size=256, activatio
         Invariance During Feature Extraction", ICML 2011.
     """
     return _dense_autoencoder(
-        input_shape=input_shape, code_size=code_size, hidden_units=(), activation=activation,
-        code_activation=activation, output_activation=output_activation, tied=tied,
-        corruption=None, corruption_level=0.0, l1=0.0, contractive=contractive, seed=seed,
-        name=name)
+        input_shape=input_shape, code_size=code_size, hidden_units=hidden_units,
+        activation=activation, code_activation=activation,
+        output_activation=output_activation, tied=tied, corruption=None, corruption_level=0.0,
+        l1=0.0, contractive=contractive, seed=seed, name=name)
 
 
 @register_model(

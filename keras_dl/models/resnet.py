@@ -34,6 +34,8 @@ import keras
 from keras_dl.layers import linear_survival_probability
 from keras_dl.models._common import check_input_shape, check_positive_int
 from keras_dl.models.blocks import (
+    BN_EPSILON,
+    BN_MOMENTUM,
     basic_block,
     bottleneck_block,
     check_width_multiplier,
@@ -45,8 +47,6 @@ from keras_dl.models.blocks import (
     top,
 )
 from keras_dl.registry import register_model
-
-BN_EPSILON = 1e-5
 
 
 def _survival(stochastic_depth):
@@ -295,7 +295,8 @@ def wide_resnet(*, depth=28, widen_factor=10, dropout=0.0, input_shape=(32, 32, 
                                    dropout=dropout, name=f"stage{stage}_block{number}",
                                    survival_probability=survival(index, 3 * n),
                                    seed=None if seed is None else seed + index)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name="final_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
+                                        name="final_bn")(x)
     x = keras.layers.ReLU(name="final_relu")(x)
     x = top(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
             classifier_activation=classifier_activation)
