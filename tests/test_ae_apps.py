@@ -23,7 +23,7 @@ def _pngs(path, names):
         assert (path / name).stat().st_size > 5000, name
 
 
-@pytest.mark.slow
+@pytest.mark.apps
 def test_autoencoders_app(tmp_path):
     assert load_app("autoencoders").main(["--quick", "--output", str(tmp_path)]) == 0
     _pngs(tmp_path, ["reconstructions.png", "denoising.png"])
@@ -34,7 +34,7 @@ def test_autoencoders_app(tmp_path):
     assert all(v > 0 for v in results["contractive_jacobian_frobenius_norm"].values())
 
 
-@pytest.mark.slow
+@pytest.mark.apps
 def test_vae_latent_space_app(tmp_path):
     assert load_app("vae_latent_space").main(["--quick", "--output", str(tmp_path)]) == 0
     _pngs(tmp_path, ["latent_spaces.png", "latent_grid.png"])
@@ -44,7 +44,7 @@ def test_vae_latent_space_app(tmp_path):
         assert np.isclose(row["elbo"], -(row["reconstruction_nll"] + row["kl"]), rtol=1e-5)
 
 
-@pytest.mark.slow
+@pytest.mark.apps
 def test_semantic_hashing_app(tmp_path):
     assert load_app("semantic_hashing").main(["--quick", "--output", str(tmp_path)]) == 0
     _pngs(tmp_path, ["precision.png", "retrieval.png", "code_histogram.png"])

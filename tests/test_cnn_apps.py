@@ -36,7 +36,7 @@ def test_pooling_and_convolution_reproduces_the_lecture_examples(tmp_path):
     assert (tmp_path / "pooling_example.png").stat().st_size > 1000
 
 
-@pytest.mark.slow
+@pytest.mark.apps
 def test_cnn_zoo_quick(tmp_path):
     app = load("apps", "cnn_zoo")
     assert app.main(["--quick", "--models", "lenet5,resnet20",
@@ -61,6 +61,7 @@ def test_cnn_zoo_rejects_unknown_models(capsys):
     assert "unknown model 'resnet9000'" in capsys.readouterr().err
 
 
+@pytest.mark.apps
 def test_throughput_bench_quick(tmp_path, capsys):
     bench = load("bench", "cnn_throughput")
     assert bench.main(["--quick", "--models", "nin", "--output", str(tmp_path / "r.json")]) == 0

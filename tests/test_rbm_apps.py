@@ -16,7 +16,7 @@ def load_app(name):
     return module
 
 
-@pytest.mark.slow
+@pytest.mark.apps
 def test_rbm_digits_app(tmp_path, capsys):
     app = load_app("rbm_digits")
     assert app.main(["--quick", "--datasets", "digits,fashion_mnist",
@@ -31,7 +31,7 @@ def test_rbm_digits_app(tmp_path, capsys):
     assert "unseen (5-9) MSE" in capsys.readouterr().out
 
 
-@pytest.mark.slow
+@pytest.mark.apps
 def test_rbm_features_app(tmp_path, capsys):
     app = load_app("rbm_features")
     x, y = app.nudged_digits(limit=10)
@@ -46,7 +46,7 @@ def test_rbm_features_app(tmp_path, capsys):
     assert "raw-pixel LR" in capsys.readouterr().out
 
 
-@pytest.mark.slow
+@pytest.mark.apps
 def test_pretraining_table_app(tmp_path, capsys):
     from keras_dl.training import pretraining
 
