@@ -12,6 +12,23 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Refuse to run a suite that pytest-xdist's `--dist loadgroup` failed to group.
+
+    The model contract relies on it (tests/test_model_contract.py: one model's tests on one
+    worker, the model built once); a pytest / pytest-xdist pair that loses the grouping would
+    build every model on every worker and silently add minutes to the suite.
+    """
+    if not config.getoption("loadgroup", default=False):
+        return
+    for item in items:
+        if any(item.iter_markers("xdist_group")) and "@" not in item.nodeid:
+            raise pytest.UsageError(
+                f"pytest-xdist did not group {item.nodeid} (pytest {pytest.__version__}): "
+                "use the versions setup.cfg pins")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
     """Each test starts from a cleared Keras session and a fixed seed."""
