@@ -102,6 +102,29 @@ def _serving_function(model, input_name, out_name):
     return serve, [input_spec]
 
 
+def _write_saved_model(model, path, endpoints):
+    """Write `model`'s variables and one signature per `endpoints` entry (name → (fn,
+    input_signature)) as a SavedModel at `path`.
+
+    Each endpoint is traced once, as a concrete function, and saved as a signature only (not
+    also as a method of the saved object): `keras.export.ExportArchive.write_out` traces every
+    endpoint three times (to find the variables it uses, again for the `serving_default`
+    alias, again inside the save), which for a 500-layer network is most of the export's time.
+    The model's variables (weights, batch-norm statistics, seed-generator states) are saved as
+    the object's `model_variables`, so TensorFlow Serving and `tf.saved_model.load` restore
+    them from `variables/` as for any SavedModel.
+    """
+    import tensorflow as tf
+
+    module = tf.Module(name=model.name)
+    module.model_variables = [getattr(variable, "value", variable) for variable in model.variables]
+    signatures = {
+        name: tf.function(fn, input_signature=signature, autograph=False).get_concrete_function()
+        for name, (fn, signature) in endpoints.items()
+    }
+    tf.saved_model.save(module, str(path), signatures=signatures)
+
+
 def output_names(model: keras.Model, out_name: str | None = None) -> tuple:
     """The served output names: `(output_name(model),)`, or one per output of a multi-output
     model (the layers' names, e.g. a VAE encoder's `("z_mean", "z_log_var")`)."""
@@ -282,14 +305,9 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
     input_name = model.inputs[0].name.split(":")[0] or "inputs"
     out_name = output_name(model)
     with _staged(model_dir, version, final) as staging:
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        serve, signature = _serving_function(model, input_name, out_name)
-        archive.add_endpoint(name=SIGNATURE, fn=serve, input_signature=signature)
         extra = _autoencoder_endpoints(model, input_name)
-        for endpoint, (fn, endpoint_signature) in extra.items():
-            archive.add_endpoint(name=endpoint, fn=fn, input_signature=endpoint_signature)
-        archive.write_out(str(staging), verbose=False)
+        _write_saved_model(model, staging, {
+            SIGNATURE: _serving_function(model, input_name, out_name), **extra})
         parity_inputs = _parity_inputs(model, verify_inputs)
         max_abs_diff = verify_saved_model(staging, model, parity_inputs)
         if extra:
