@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_dl  # noqa: E402
-from keras_dl import data  # noqa: E402
+from keras_dl import data, visualize  # noqa: E402
 from keras_dl.layers import corruption_layer  # noqa: E402
 from keras_dl.models import autoencoders as ae  # noqa: E402
 from keras_dl.training.autoencoders import jacobian_frobenius_norm  # noqa: E402
@@ -90,9 +90,7 @@ def plot_reconstructions(x, reconstructions, path):
         axis.set_yticks([])
     figure.suptitle("Fashion-MNIST test images (top) and their reconstructions by each "
                     "autoencoder")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=110)
 
 
 def plot_denoising(panels, path):
@@ -109,9 +107,7 @@ def plot_denoising(panels, path):
             axis.set_yticks([])
     figure.suptitle("Denoising autoencoder (trained with masking noise ν = 0.25): noisy input, "
                     "output, clean target")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=110)
 
 
 def main(argv=None):
@@ -178,7 +174,7 @@ def main(argv=None):
         "contractive_jacobian_frobenius_norm": jacobian,
     }
     (output / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nfraction of code units active (h > 0) on test images: "
+    print("\nfraction of code units active (h > 0) on test images: "
           + ", ".join(f"{k}: {v:.3f}" for k, v in active.items()))
     print(f"mean ‖∂h/∂x‖_F on {len(jacobian_sample)} test images: "
           + ", ".join(f"{k}: {v:.3f}" for k, v in jacobian.items()))

@@ -131,9 +131,7 @@ def save_feature_maps(model, image, path, title):
         axis.set_xticks([])
         axis.set_yticks([])
     figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=100)
 
 
 def markdown_table(rows):

@@ -30,7 +30,7 @@ quiet_tensorflow()
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from keras_dl import data, export, training  # noqa: E402
+from keras_dl import data, export, training, visualize  # noqa: E402
 
 PUBLISHED_2CONV_CNN = 0.916  # Fashion-MNIST benchmark table (zalandoresearch/fashion-mnist README)
 SHOWN_IMAGES = 8
@@ -42,9 +42,13 @@ def parse_args(argv=None):
     parser.add_argument("--output", default="apps/output/lenet5_fashion_mnist")
     parser.add_argument("--base", default="saved_models", help="SavedModel export root")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=None,
+                        help="train and test on the first N images only (quick runs)")
     args = parser.parse_args(argv)
-    if args.epochs is not None and args.epochs < 1:
-        parser.error(f"--epochs must be a positive integer, got {args.epochs}")
+    for name in ("epochs", "limit"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be a positive integer, got {value}")
     return args
 
 
@@ -59,9 +63,7 @@ def plot_predictions(images, labels, predicted, probabilities, class_names, path
         axis.set_yticks([])
     figure.suptitle("LeNet-5 SavedModel predictions on Fashion-MNIST test images "
                     "(green: right, red: wrong)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=120)
 
 
 def main(argv=None):
@@ -72,7 +74,7 @@ def main(argv=None):
     # 1. Train.
     result = training.train(
         "lenet5", dataset="fashion_mnist", run_dir=output / "run", epochs=args.epochs,
-        seed=args.seed, builder_kwargs={"modern": True}, overwrite=True,
+        seed=args.seed, limit=args.limit, builder_kwargs={"modern": True}, overwrite=True,
     )
     accuracy = result.metrics["test_accuracy"]
 

@@ -73,9 +73,7 @@ def plot_epochs(snapshots, path):
         axis.set_title(f"W1 after epoch {epoch}" + (" (final)" if epoch == epochs[-1] else ""))
     figure.suptitle("First-layer weights of the 784-225-225-10 ReLU MLP on Fashion-MNIST "
                     "(each tile: one hidden unit's 28×28 input weights)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=110)
 
 
 def plot_activity(rates, path):
@@ -87,9 +85,7 @@ def plot_activity(rates, path):
         axis.set_ylabel("number of hidden units i")
         axis.set_title(f"{layer}: {len(rate)} units, {dead} dead (never active)")
     figure.suptitle("On sparsity: how often is each ReLU unit active? (lecture 001)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=120)
 
 
 def main(argv=None):

@@ -38,6 +38,8 @@ import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from keras_dl import visualize  # noqa: E402
+
 POOLING_EXAMPLE = np.array([[1, 2, 0, 3], [4, 3, 6, 5], [3, 4, 1, 2], [2, 7, 2, 0]], "float32")
 LECTURE_POOLING = {"max": [[4, 6], [7, 2]], "average": [[2.5, 3.5], [4, 1.2]]}
 
@@ -194,9 +196,7 @@ def main(argv=None):
         axis.set_title(title)
         axis.set_xticks([])
         axis.set_yticks([])
-    figure.tight_layout()
-    figure.savefig(output / "pooling_example.png", dpi=110)
-    plt.close(figure)
+    visualize.save_figure(figure, output / "pooling_example.png", dpi=110)
     (output / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {output / 'results.json'} and {output / 'pooling_example.png'}")
     return 0

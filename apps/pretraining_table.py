@@ -42,7 +42,7 @@ quiet_tensorflow()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_dl import data  # noqa: E402
+from keras_dl import data, visualize  # noqa: E402
 from keras_dl.training import pretraining, train  # noqa: E402
 
 # Bengio et al. 2007 as lecture 003 shows it (MNIST; percentages)
@@ -146,9 +146,7 @@ def plot(rows, path, dataset):
     axis.set_xlabel(f"error on {dataset} (%)")
     axis.set_title("Greedy layer-wise pre-training vs none (Bengio et al. 2007 protocol)")
     axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=110)
 
 
 def main(argv=None):

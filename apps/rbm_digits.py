@@ -106,9 +106,7 @@ def plot_chain(frames, shape, path, dataset):
             if c == 0:
                 axis.set_ylabel(f"chain {r + 1}")
     figure.suptitle(f"{dataset}: Gibbs chains from test images\n(shown: P(v | h) at each step)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=100)
 
 
 def plot_reconstructions(x, reconstruction, shape, path, dataset):
@@ -123,9 +121,7 @@ def plot_reconstructions(x, reconstruction, shape, path, dataset):
     axes[1, 0].set_ylabel("reconstruction")
     figure.suptitle(f"{dataset}: test images and their mean-field reconstructions "
                     "P(v | Q(h | v))")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=100)
 
 
 def plot_seen_unseen(errors, path, dataset):
@@ -136,9 +132,7 @@ def plot_seen_unseen(errors, path, dataset):
     axis.set_xlabel("class (blue: seen in training, 0-4; orange: unseen, 5-9)")
     axis.set_ylabel("test reconstruction MSE")
     axis.set_title(f"{dataset}: RBM trained on classes 0-4, reconstructing every class")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=110)
 
 
 def run_dataset(dataset, args, output):

@@ -133,9 +133,7 @@ def plot_filters(kernels, path):
         axis.set_yticks([])
     figure.suptitle("RBM filters learnt on the nudged 8×8 digits (each tile: one hidden unit's "
                     "weights)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=110)
 
 
 def plot_accuracy(rows, path):
@@ -153,9 +151,7 @@ def plot_accuracy(rows, path):
     axis.set_xlabel("test accuracy (20% of the nudged digits)")
     axis.set_title("Logistic regression on RBM features vs raw pixels")
     axis.legend(loc="lower left")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=110)
 
 
 def main(argv=None):

@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_dl  # noqa: E402
-from keras_dl import data  # noqa: E402
+from keras_dl import data, visualize  # noqa: E402
 from keras_dl.models import autoencoders as ae  # noqa: E402
 from keras_dl.training.autoencoders import (  # noqa: E402
     hamming_precision_at_k,
@@ -83,11 +83,9 @@ def plot_precision(rows, k, path):
     axis.set_xticks(positions, [f"{b} bits" for b in bits])
     axis.set_ylabel(f"precision@{k} (same class)")
     axis.set_ylim(0, 1)
-    axis.set_title(f"Retrieval by Hamming distance on Fashion-MNIST test images")
+    axis.set_title("Retrieval by Hamming distance on Fashion-MNIST test images")
     axis.legend(loc="upper left")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=120)
 
 
 def plot_retrieval(x, codes, path, queries=6, shown=10):
@@ -104,9 +102,7 @@ def plot_retrieval(x, codes, path, queries=6, shown=10):
         axis.set_ylabel(f"query {row + 1}", rotation=0, ha="right", va="center", fontsize=9)
     figure.suptitle(f"Query (left) and its {shown} nearest test images by Hamming distance of "
                     f"{codes.shape[1]}-bit codes")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=110)
 
 
 def main(argv=None):
@@ -153,9 +149,7 @@ def main(argv=None):
     axis.set_xlabel("code unit sigmoid(a) on test images (before thresholding)")
     axis.set_ylabel("count")
     axis.set_title(f"{codes_for_figure.shape[1]}-bit code: noise in training pushes units to 0/1")
-    figure.tight_layout()
-    figure.savefig(output / "code_histogram.png", dpi=120)
-    plt.close(figure)
+    visualize.save_figure(figure, output / "code_histogram.png", dpi=120)
 
     results = {
         "experiment": "semantic hashing (Salakhutdinov & Hinton 2009) on Fashion-MNIST",

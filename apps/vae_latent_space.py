@@ -85,8 +85,7 @@ def plot_latent_spaces(latents, labels, path):
     colorbar = figure.colorbar(points, ax=axes, ticks=range(10))
     colorbar.ax.set_yticklabels(CLASSES)
     figure.suptitle("Latent space of a 2-D VAE on Fashion-MNIST test images, by training loss")
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    visualize.save_figure(figure, path, dpi=110, tight="bbox")
 
 
 def main(argv=None):

@@ -83,6 +83,20 @@ def save_image_grid(images, path, title, grid=None, cmap="gray"):
     axis.set_title(title)
     axis.set_xticks([])
     axis.set_yticks([])
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path, dpi=120)
+
+
+def save_figure(figure, path, dpi=110, tight="layout"):
+    """Lay out `figure`, write it to `path` (PNG) and close it (pyplot keeps open figures alive).
+
+    `tight="layout"` runs `figure.tight_layout()` first; `tight="bbox"` crops the saved image
+    to its contents instead (for figures whose colour bars or insets tight_layout can't place).
+    """
+    import matplotlib.pyplot as plt
+
+    if tight not in ("layout", "bbox"):
+        raise ValueError(f"tight must be 'layout' or 'bbox', got {tight!r}")
+    if tight == "layout":
+        figure.tight_layout()
+    figure.savefig(path, dpi=dpi, **({"bbox_inches": "tight"} if tight == "bbox" else {}))
     plt.close(figure)

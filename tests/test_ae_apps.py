@@ -1,21 +1,12 @@
 """Smoke runs (`--quick`) of the autoencoder apps: they run end to end and write what they
 promise."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-APPS = Path(__file__).resolve().parent.parent / "apps"
-
-
-def load_app(name):
-    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _scripts import load_app
 
 
 def _pngs(path, names):

@@ -1,37 +1,29 @@
 """Smoke runs of the apps (one epoch): they run end to end and write what they promise."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-APPS = Path(__file__).resolve().parent.parent / "apps"
-
-
-def load_app(name):
-    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _scripts import load_app
 
 
 @pytest.mark.slow
 def test_main_job_trains_exports_reloads_and_predicts(tmp_path, capsys):
     app = load_app("lenet5_fashion_mnist")
-    assert app.main(["--epochs", "1", "--output", str(tmp_path / "out"),
+    # 2 epochs on 10,000 images (9,000 to train): the whole path at a sixth of the cost
+    assert app.main(["--epochs", "2", "--limit", "10000", "--output", str(tmp_path / "out"),
                      "--base", str(tmp_path / "saved")]) == 0
     out = capsys.readouterr().out
     assert "test accuracy:" in out and "SavedModel exported to:" in out
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert results["test_accuracy"] > 0.7  # one epoch of LeNet-5 on Fashion-MNIST
+    assert results["test_accuracy"] > 0.7  # measured 0.76; chance is 0.1
     assert (tmp_path / "saved" / "lenet5_fashion_mnist" / "1" / "saved_model.pb").is_file()
     assert len(results["predictions"]) == 8
     assert (tmp_path / "out" / "predictions.png").stat().st_size > 1000
 
 
-@pytest.mark.slow
+@pytest.mark.apps
 def test_mlp_first_layer_app_writes_snapshots_and_activity(tmp_path):
     app = load_app("mlp_first_layer")
     assert app.main(["--epochs", "2", "--output", str(tmp_path)]) == 0

@@ -1,23 +1,14 @@
 """Smoke runs of the CNN apps and the throughput bench: they run and write what they promise."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def load(folder, name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _scripts import load_script
 
 
 def test_pooling_and_convolution_reproduces_the_lecture_examples(tmp_path):
-    app = load("apps", "pooling_and_convolution")
+    app = load_script("apps", "pooling_and_convolution")
     assert app.main(["--output", str(tmp_path), "--channels", "8"]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["pooling"]["max"] == [[4, 6], [7, 2]]
@@ -38,7 +29,7 @@ def test_pooling_and_convolution_reproduces_the_lecture_examples(tmp_path):
 
 @pytest.mark.apps
 def test_cnn_zoo_quick(tmp_path):
-    app = load("apps", "cnn_zoo")
+    app = load_script("apps", "cnn_zoo")
     assert app.main(["--quick", "--models", "lenet5,resnet20",
                      "--output", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
@@ -54,7 +45,7 @@ def test_cnn_zoo_quick(tmp_path):
 
 
 def test_cnn_zoo_rejects_unknown_models(capsys):
-    app = load("apps", "cnn_zoo")
+    app = load_script("apps", "cnn_zoo")
     with pytest.raises(SystemExit) as exit_:
         app.main(["--models", "resnet9000"])
     assert exit_.value.code == 2
@@ -63,7 +54,7 @@ def test_cnn_zoo_rejects_unknown_models(capsys):
 
 @pytest.mark.apps
 def test_throughput_bench_quick(tmp_path, capsys):
-    bench = load("bench", "cnn_throughput")
+    bench = load_script("bench", "cnn_throughput")
     assert bench.main(["--quick", "--models", "nin", "--output", str(tmp_path / "r.json")]) == 0
     report = json.loads((tmp_path / "r.json").read_text())
     row = report["results"]["nin"]

@@ -1,19 +1,10 @@
 """Smoke runs of the RBM / DBN apps (`--quick`): they run end to end and write what they promise."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-APPS = Path(__file__).resolve().parent.parent / "apps"
-
-
-def load_app(name):
-    spec = importlib.util.spec_from_file_location(name, APPS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _scripts import load_app, load_script
 
 
 @pytest.mark.apps
@@ -64,3 +55,24 @@ def test_pretraining_table_app(tmp_path, capsys):
     assert 0 <= dbn["test_error"] <= 1
     assert (tmp_path / "errors.png").stat().st_size > 1000
     assert "published MNIST" in capsys.readouterr().out
+
+
+@pytest.mark.apps
+def test_rbm_vs_sklearn_bench(tmp_path, capsys):
+    bench = load_script("bench", "rbm_vs_sklearn")
+    output = tmp_path / "rbm.json"
+    assert bench.main(["--limit", "640", "--rounds", "1", "--epochs", "1", "--units", "32",
+                       "--configs", "cd1,tf_loop", "--sklearn", "sklearn",
+                       "--output", str(output)]) == 0
+    summary = json.loads(output.read_text())["summary"]
+    assert set(summary) == {"sklearn", "cd1", "tf_loop", "matmul"}
+    for name in ("sklearn", "cd1", "tf_loop"):
+        assert summary[name]["samples_per_second"] > 0
+        assert 0 < summary[name]["test_reconstruction_mse"] < 0.5
+    assert summary["sklearn"]["speedup_vs_best_sklearn"] == 1.0
+    assert summary["matmul"]["tensorflow_gflops"] > 0
+    assert "floor" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--configs", "cd9"])
+    assert exit_info.value.code == 2
+    assert "unknown config 'cd9'" in capsys.readouterr().err

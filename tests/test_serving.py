@@ -1,7 +1,6 @@
 """The local TF-Serving-compatible server, called with a real HTTP client and the official stub."""
 
 import json
-import os
 import signal
 import socket
 import subprocess

@@ -795,14 +795,19 @@ _STACKED_SEARCH = lambda hp: {  # noqa: E731
 _STACKED_SMOKE = {"input_shape": (8, 8, 1), "num_classes": 3, "hidden_units": (6, 4)}
 
 
-@register_model(
-    family="autoencoder",
-    search_space=_STACKED_SEARCH,
-    smoke_kwargs=_STACKED_SMOKE,
-    train_defaults={"epochs": 30, "batch_size": 64, "learning_rate": 1e-3,
-                    "pretrain_epochs": 5, "pretrain_learning_rate": 1e-3},
-    pretraining="autoencoder",
-)
+def _register_stacked(pretraining):
+    """The registration the stacked classifiers share; only their pre-training unit differs."""
+    return register_model(
+        family="autoencoder",
+        search_space=_STACKED_SEARCH,
+        smoke_kwargs=_STACKED_SMOKE,
+        train_defaults={"epochs": 30, "batch_size": 64, "learning_rate": 1e-3,
+                        "pretrain_epochs": 5, "pretrain_learning_rate": 1e-3},
+        pretraining=pretraining,
+    )
+
+
+@_register_stacked("autoencoder")
 def stacked_autoencoder(*, input_shape=(28, 28, 1), num_classes=10, hidden_units=(500, 500, 500),
                         activation="sigmoid", classifier_activation="softmax", seed=None,
                         name="stacked_autoencoder"):
@@ -839,14 +844,7 @@ def stacked_autoencoder(*, input_shape=(28, 28, 1), num_classes=10, hidden_units
                     seed=seed, name=name)
 
 
-@register_model(
-    family="autoencoder",
-    search_space=_STACKED_SEARCH,
-    smoke_kwargs=_STACKED_SMOKE,
-    train_defaults={"epochs": 30, "batch_size": 64, "learning_rate": 1e-3,
-                    "pretrain_epochs": 5, "pretrain_learning_rate": 1e-3},
-    pretraining="denoising_autoencoder",
-)
+@_register_stacked("denoising_autoencoder")
 def stacked_denoising_autoencoder(*, input_shape=(28, 28, 1), num_classes=10,
                                   hidden_units=(1000, 1000, 1000), activation="sigmoid",
                                   classifier_activation="softmax", seed=None,
