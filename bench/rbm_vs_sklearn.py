@@ -11,7 +11,10 @@ the mean squared error of the mean-field reconstruction `σ(σ(vW + c)Wᵀ + b)`
 test images, computed the same way from each model's weights. Rounds interleave the contenders so
 both see the same load; medians are reported. scikit-learn runs twice per round: with its BLAS
 threads as they come and limited to one thread (threadpoolctl), and the target is measured
-against the faster of the two.
+against the faster of the two. `tf_loop` (a configuration name) runs the same CD-1 as a bare
+TensorFlow loop, without Keras: the ceiling of TensorFlow itself here. The run ends with the
+speed of one 64×784 @ 784×256 product in TensorFlow and in numpy (scikit-learn's BLAS): five of
+them a step set a floor under any TensorFlow CD-1's seconds per epoch.
 
     python bench/rbm_vs_sklearn.py [--rounds 3] [--configs default,spe32,...] [--limit N]
 
@@ -45,6 +48,9 @@ CONFIGS = {
     "cd1_spe32_meanfield": ({"sample_chain_visible": False}, {"steps_per_execution": 32}),
     "pcd1_spe32": ({"persistent": True, "chains": 64}, {"steps_per_execution": 32}),
 }
+# Not keras_dl: the same CD-1 written as a bare TensorFlow loop (no Keras, no metrics, one
+# compiled function per 32 steps), the ceiling of what TensorFlow itself does on this machine.
+TF_LOOP = "tf_loop"
 DEFAULT_CONFIGS = "cd1,cd1_spe32,pcd1_spe32"
 # scikit-learn with its BLAS threads as they come (2 here), and limited to one: on a loaded
 # 2-core machine OpenBLAS's two threads wait on each other and run several times slower.
@@ -65,10 +71,11 @@ def parse_args(argv=None):
     parser.add_argument("--limit", type=int, default=None, help="training images (smoke runs)")
     parser.add_argument("--output", default="bench/output/rbm_vs_sklearn.json")
     args = parser.parse_args(argv)
-    unknown = [c for c in args.configs.split(",") if c not in CONFIGS]
+    unknown = [c for c in args.configs.split(",") if c not in CONFIGS and c != TF_LOOP]
     unknown += [c for c in args.sklearn.split(",") if c not in SKLEARN]
     if unknown:
-        parser.error(f"unknown config {unknown[0]!r}; allowed: {', '.join(CONFIGS)}")
+        parser.error(f"unknown config {unknown[0]!r}; allowed: {', '.join([*CONFIGS, TF_LOOP])}"
+                     f" and {', '.join(SKLEARN)}")
     return args
 
 
@@ -92,6 +99,74 @@ def run_keras(config, x_train, x_test, args, seed):
     seconds = time.perf_counter() - start
     weights = [np.asarray(w) for w in (layer.kernel, layer.visible_bias, layer.hidden_bias)]
     return seconds, reconstruction_mse(*weights, x_test)
+
+
+def run_tf_loop(x_train, x_test, args, seed):
+    """CD-1 as a bare TensorFlow loop: the five matrix products, two samplings, SGD."""
+    import tensorflow as tf
+
+    tf.random.set_seed(seed)
+    rng = tf.random.Generator.from_seed(seed)
+    visible, batch = x_train.shape[1], args.batch_size
+    kernel = tf.Variable(rng.normal((visible, args.units), stddev=0.01))
+    visible_bias = tf.Variable(tf.zeros(visible))
+    hidden_bias = tf.Variable(tf.zeros(args.units))
+    steps = len(x_train) // batch
+    data = tf.constant(x_train[:steps * batch])
+    rate = args.learning_rate
+
+    @tf.function
+    def run(order, start, count):
+        for step in tf.range(start, start + count):
+            v0 = tf.gather(data, order[step * batch:(step + 1) * batch])
+            h0 = tf.sigmoid(v0 @ kernel + hidden_bias)
+            h_sample = tf.cast(rng.uniform(tf.shape(h0)) < h0, tf.float32)
+            v1_mean = tf.sigmoid(tf.matmul(h_sample, kernel, transpose_b=True) + visible_bias)
+            v1 = tf.cast(rng.uniform(tf.shape(v1_mean)) < v1_mean, tf.float32)
+            h1 = tf.sigmoid(v1 @ kernel + hidden_bias)
+            gradient = (tf.matmul(v0, h0, transpose_a=True)
+                        - tf.matmul(v1, h1, transpose_a=True))
+            kernel.assign_add(rate / batch * gradient)
+            visible_bias.assign_add(rate * tf.reduce_mean(v0 - v1, axis=0))
+            hidden_bias.assign_add(rate * tf.reduce_mean(h0 - h1, axis=0))
+
+    chunk = 32
+    run(tf.range(steps * batch), tf.constant(0), tf.constant(0))  # trace (no step) off the clock
+    start = time.perf_counter()
+    for _ in range(args.epochs):
+        order = tf.random.shuffle(tf.range(steps * batch))
+        for first in range(0, steps, chunk):
+            run(order, tf.constant(first), tf.constant(min(chunk, steps - first)))
+    seconds = time.perf_counter() - start
+    weights = [np.asarray(w) for w in (kernel, visible_bias, hidden_bias)]
+    return seconds, reconstruction_mse(*weights, x_test)
+
+
+def matmul_rates(units, batch, visible, repeats=2000):
+    """GFLOP/s of one (batch × visible) @ (visible × units) product: TensorFlow and numpy."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    a = rng.random((batch, visible), dtype="float32")
+    w = rng.random((visible, units), dtype="float32")
+    flops = 2 * batch * visible * units
+
+    @tf.function
+    def products(count):
+        total = tf.zeros((batch, units))
+        for i in tf.range(count):
+            total += tf.matmul(a + tf.cast(i, tf.float32), w)
+        return total
+
+    products(tf.constant(10))
+    start = time.perf_counter()
+    products(tf.constant(repeats))
+    tf_rate = flops * repeats / (time.perf_counter() - start) / 1e9
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ w
+    np_rate = flops * repeats / (time.perf_counter() - start) / 1e9
+    return round(tf_rate, 1), round(np_rate, 1)
 
 
 def run_sklearn(x_train, x_test, args, seed, threads=None):
@@ -122,6 +197,8 @@ def main(argv=None):
             if name in SKLEARN:
                 seconds, mse = run_sklearn(x_train, x_test, args, seed=round_,
                                            threads=SKLEARN[name])
+            elif name == TF_LOOP:
+                seconds, mse = run_tf_loop(x_train, x_test, args, seed=round_)
             else:
                 seconds, mse = run_keras(name, x_train, x_test, args, seed=round_)
             runs[name].append({"seconds": seconds, "mse": mse})
@@ -143,6 +220,16 @@ def main(argv=None):
         row["speedup_vs_best_sklearn"] = round(row["samples_per_second"] / reference, 2)
         print(f"{name:>20} | {row['seconds_per_epoch']:7.2f} | {row['samples_per_second']:9d} | "
               f"{row['speedup_vs_best_sklearn']:14.2f} | {row['test_reconstruction_mse']:.4f}")
+    # the floor under any TensorFlow CD-1: five such products a step
+    tf_rate, np_rate = matmul_rates(args.units, args.batch_size, x_train.shape[1])
+    floor = 5 * 2 * args.batch_size * x_train.shape[1] * args.units * (len(x_train)
+                                                                          // args.batch_size)
+    summary["matmul"] = {"tensorflow_gflops": tf_rate, "numpy_gflops": np_rate,
+                         "tensorflow_floor_seconds_per_epoch": round(floor / tf_rate / 1e9, 3)}
+    print(f"\none {args.batch_size}×{x_train.shape[1]} @ {x_train.shape[1]}×{args.units} product: "
+          f"TensorFlow {tf_rate} GFLOP/s, numpy (scikit-learn's BLAS) {np_rate} GFLOP/s; five a "
+          f"step put TensorFlow's floor at {summary['matmul']['tensorflow_floor_seconds_per_epoch']}"
+          " s/epoch")
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps({"settings": vars(args), "summary": summary}, indent=2) + "\n")
