@@ -302,3 +302,15 @@ def test_shared_blocks_train_in_graph_mode_and_convert_to_onnx(tmp_path):
     assert np.all(np.isfinite(history.history["loss"]))
     x = np.random.default_rng(0).random((4, 8, 8, 3), dtype="float32")
     assert export_onnx(model, tmp_path, "blocks", verify_inputs=x).max_abs_diff <= 1e-5
+
+
+def test_small_squeezenet_keeps_its_signal_at_initialisation():
+    # With Glorot initialisers the ~18 ReLU convolutions halved the signal's variance at each
+    # layer: conv10's outputs averaged 2.8e-5, the softmax was uniform and training stayed at
+    # chance (bench/RESULTS.md). He initialisation keeps the scale.
+    keras.utils.set_random_seed(0)
+    model = keras_dl.create_model("squeezenet1_1", input_shape=(28, 28, 1), num_classes=10)
+    images = np.random.default_rng(0).random((16, 28, 28, 1), dtype="float32")
+    head = keras.Model(model.inputs, model.get_layer("conv10").output)
+    assert float(np.mean(head(images))) > 1e-2
+    assert float(np.std(model(images))) > 1e-3  # the class probabilities are not uniform

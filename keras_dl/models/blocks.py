@@ -165,7 +165,7 @@ def fire_module(x, squeeze, expand_1x1, expand_3x3, *, name):
     """
     def unit(tensor, filters, size, part):
         return conv_unit(tensor, filters, size, batch_norm=False, name=f"{name}_{part}",
-                         kernel_initializer="glorot_uniform")
+                         kernel_initializer="he_uniform")
 
     squeezed = unit(x, squeeze, 1, "squeeze")
     return keras.layers.Concatenate(name=f"{name}_concat")(

@@ -48,10 +48,10 @@ def _squeezenet(version, *, input_shape, num_classes, include_top, pooling,
     inputs = keras.Input(shape=(height, width, channels), name="images")
     if small:
         x = conv_unit(inputs, scaled(stem_filters, width_multiplier), 3, batch_norm=False,
-                      kernel_initializer="glorot_uniform", name="conv1")
+                      kernel_initializer="he_uniform", name="conv1")
     else:
         x = conv_unit(inputs, scaled(stem_filters, width_multiplier), stem_size, strides=2,
-                      padding="valid", batch_norm=False, kernel_initializer="glorot_uniform",
+                      padding="valid", batch_norm=False, kernel_initializer="he_uniform",
                       name="conv1")
     pool_padding = "same" if small else "valid"
     x = keras.layers.MaxPooling2D(3, strides=2, padding=pool_padding, name="pool1")(x)
