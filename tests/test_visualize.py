@@ -36,3 +36,19 @@ def test_activity_rates_and_dead_units():
 def test_save_image_grid_writes_a_png(tmp_path):
     visualize.save_image_grid(np.random.default_rng(0).random((4, 5, 5)), tmp_path / "g.png", "t")
     assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_save_figure_writes_closes_and_refuses_unknown_layouts(tmp_path):
+    import matplotlib.pyplot as plt
+
+    for tight in ("layout", "bbox"):
+        figure, axis = plt.subplots()
+        axis.plot([0, 1], [1, 0])
+        visualize.save_figure(figure, tmp_path / f"{tight}.png", tight=tight)
+        assert (tmp_path / f"{tight}.png").stat().st_size > 1000
+        assert not plt.fignum_exists(figure.number)  # closed
+    figure, _ = plt.subplots()
+    with pytest.raises(ValueError, match="tight must be 'layout' or 'bbox', got 'loose'"):
+        visualize.save_figure(figure, tmp_path / "x.png", tight="loose")
+    plt.close(figure)
+    assert not (tmp_path / "x.png").exists()
