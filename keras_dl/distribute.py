@@ -70,6 +70,18 @@ def task_name() -> str:
     return "chief" if task["type"] == "chief" else f"worker-{task['index']}"
 
 
+def task_index() -> int:
+    """This task's position in the cluster: 0 for the chief (or worker 0 without a chief), then
+    the workers in order; 0 without TF_CONFIG. Distinct per task: for per-task random seeds."""
+    config = tf_config()
+    if not config:
+        return 0
+    task = config["task"]
+    if task["type"] == "chief":
+        return 0
+    return task["index"] + (1 if "chief" in config["cluster"] else 0)
+
+
 def split_cpu(count: int) -> None:
     """Split the CPU into `count` logical devices (before TensorFlow initialises its devices)."""
     import tensorflow as tf
@@ -133,7 +145,7 @@ def is_distributed(strategy_) -> bool:
 
 
 def distributed_dataset(strategy_, x, y, per_replica_batch: int, shuffle: bool = False,
-                        seed: int = 0):
+                        seed: int = 0, augment=None):
     """`(x, y)` as a dataset distributed over `strategy_`'s replicas, sharded explicitly.
 
     Every worker builds the same pipeline from the same arrays: the examples are shuffled with
@@ -147,8 +159,12 @@ def distributed_dataset(strategy_, x, y, per_replica_batch: int, shuffle: bool =
     Returns `(dataset, steps)`: the dataset repeats, and `steps` global batches make one pass
     (pass it as `steps_per_epoch` / `validation_steps` / `steps`). A split too small to fill
     one global batch (a small validation split) is batched smaller, so it still runs a step.
+    `augment`, a callable on a batch of inputs, is applied to every per-replica batch (training
+    data only: pass None for validation and test splits).
     """
     import tensorflow as tf
+
+    from keras_dl.data import augment_batches
 
     workers = cluster_size() if tf_config() else 1
     per_worker = len(x) // workers
@@ -166,7 +182,7 @@ def distributed_dataset(strategy_, x, y, per_replica_batch: int, shuffle: bool =
             dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
         dataset = dataset.shard(context.num_input_pipelines, context.input_pipeline_id)
         dataset = dataset.take(per_worker).batch(per_replica_batch, drop_remainder=True)
-        dataset = dataset.repeat()
+        dataset = augment_batches(dataset, augment, labelled=y is not None).repeat()
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = (
             tf.data.experimental.AutoShardPolicy.OFF

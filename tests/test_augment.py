@@ -74,6 +74,23 @@ def test_to_dataset_applies_augmentation():
     np.testing.assert_array_equal(xb, x)
 
 
+def test_distributed_dataset_augments_training_batches_only():
+    import tensorflow as tf
+
+    from keras_dl import distribute
+
+    x = np.random.default_rng(0).random((8, 8, 8, 1)).astype("float32")
+    y = np.arange(8)
+    pipeline = build_augmentation("noise=0.5", input_shape=(8, 8, 1))
+    strategy = tf.distribute.get_strategy()
+    data, steps = distribute.distributed_dataset(strategy, x, y, 8, augment=pipeline)
+    xb, yb = next(iter(data))
+    assert steps == 1 and not np.allclose(xb, x)
+    np.testing.assert_array_equal(yb, y)
+    data, _ = distribute.distributed_dataset(strategy, x, y, 8)
+    np.testing.assert_array_equal(next(iter(data))[0], x)
+
+
 @pytest.mark.slow
 def test_trainer_records_augment_and_keeps_it_out_of_the_model(tmp_path):
     result = training.train("nin", dataset="digits", run_dir=tmp_path / "run", epochs=1,

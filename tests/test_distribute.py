@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from keras_dl import distribute
@@ -20,6 +21,7 @@ WORKER = textwrap.dedent("""
     from keras_dl import distribute, training
 
     run_dir, epochs, kill_after, strategy = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    augment = sys.argv[5] if len(sys.argv) > 5 else None
     if strategy == "mirrored":
         distribute.split_cpu(2)
 
@@ -34,9 +36,9 @@ WORKER = textwrap.dedent("""
     result = training.train(
         "mlp", dataset="digits", run_dir=run_dir, epochs=epochs, batch_size=16, limit=480,
         builder_kwargs={"hidden_units": [16]}, lr_schedule="constant", patience=50,
-        verbose=0, strategy=strategy, extra_callbacks=[Record()])
+        verbose=0, strategy=strategy, augment=augment, extra_callbacks=[Record()])
     print("RESULT " + json.dumps({
-        "losses": [row["loss"] for row in result.history],
+        "losses": [row["loss"] for row in result.history], "augment": result.config["augment"],
         "begun": Record.begun, "metrics": result.metrics, "chief": distribute.is_chief()}))
 """)
 
@@ -50,6 +52,9 @@ TUNER = textwrap.dedent("""
     print("RESULT " + json.dumps([[t["trial"], t["score"], t["hyperparameters"]]
                                   for t in result.trials]))
 """)
+
+
+AUGMENT = "flip,translate=0.125"  # the workers train on augmented batches
 
 
 def _free_ports(count):
@@ -75,12 +80,12 @@ def _result(output):
     return json.loads(lines[-1][len("RESULT "):]) if lines else None
 
 
-def _run_workers(run_dir, epochs=0, kill_after=0, script=WORKER):
+def _run_workers(run_dir, epochs=0, kill_after=0, script=WORKER, augment=AUGMENT):
     """Start two workers on 127.0.0.1 and wait for both; returns [(returncode, result, log)]."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     arguments = [str(run_dir)] if script is TUNER else [str(run_dir), str(epochs),
-                                                          str(kill_after), "multiworker"]
+                                                          str(kill_after), "multiworker", augment]
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", script, *arguments],
@@ -105,12 +110,16 @@ def _run_workers(run_dir, epochs=0, kill_after=0, script=WORKER):
 def test_tf_config_parsing(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert distribute.cluster_size() == 1 and distribute.is_chief()
-    assert distribute.task_name() == "local"
+    assert distribute.task_name() == "local" and distribute.task_index() == 0
     cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster,
                                                 "task": {"type": "worker", "index": 1}}))
     assert distribute.cluster_size() == 2 and not distribute.is_chief()
     assert distribute.task_name() == "worker-1"
+    assert distribute.task_index() == 1
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"chief": ["h:1"], **cluster},
+                                                "task": {"type": "worker", "index": 1}}))
+    assert distribute.task_index() == 2 and not distribute.is_chief()
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
         distribute.cluster_size()
@@ -131,14 +140,15 @@ def test_default_strategy_without_gpus_or_cluster(monkeypatch):
 
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     process = subprocess.run(
-        [sys.executable, "-c", WORKER, str(tmp_path / "run"), "2", "0", "mirrored"],
+        [sys.executable, "-c", WORKER, str(tmp_path / "run"), "2", "0", "mirrored", AUGMENT],
         env=_env(), capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT,
     )
     result = _result(process.stdout)
     assert process.returncode == 0 and result, process.stderr[-3000:]
     assert result["metrics"]["replicas"] == 2
     assert result["metrics"]["global_batch_size"] == 32  # per-replica 16 × 2 replicas
-    assert result["metrics"]["epochs_run"] == 2
+    assert result["metrics"]["epochs_run"] == 2 and result["augment"] == AUGMENT
+    assert all(np.isfinite(result["losses"]))
     assert (tmp_path / "run" / "model.keras").is_file()
 
 
@@ -157,7 +167,7 @@ def test_two_worker_processes_train_in_step_and_resume_after_a_kill(tmp_path):
     (_, chief, _), (_, worker, _) = resumed
     assert chief["chief"] and not worker["chief"]
     assert chief["metrics"]["epochs_run"] == 4 and chief["metrics"]["resumed"] is True
-    assert chief["metrics"]["replicas"] == 2
+    assert chief["metrics"]["replicas"] == 2 and chief["augment"] == AUGMENT
     assert len(chief["losses"]) == 4  # the chief's history holds the epochs before the kill
     assert chief["losses"][-2:] == pytest.approx(worker["losses"], rel=1e-6)
     assert (run / "metrics.json").is_file()  # only the chief writes the run

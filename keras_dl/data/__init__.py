@@ -90,15 +90,25 @@ def to_dataset(x, y, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
-    if augment is not None:
-        if y is None:
-            dataset = dataset.map(lambda xb: augment(xb, training=True),
-                                  num_parallel_calls=tf.data.AUTOTUNE)
-        else:
-            dataset = dataset.map(lambda xb, yb: (augment(xb, training=True), yb),
-                                  num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = augment_batches(dataset.batch(batch_size), augment, labelled=y is not None)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def augment_batches(dataset, augment, labelled: bool = True):
+    """`dataset` of batches with `augment(batch, training=True)` applied to the inputs.
+
+    `augment` is a callable on a batch of inputs (`keras_dl.data.augment.build_augmentation`'s
+    model, say) or None (the dataset is returned as it is); with `labelled`, the elements are
+    `(x, y)` and the labels pass through untouched.
+    """
+    import tensorflow as tf
+
+    if augment is None:
+        return dataset
+    if labelled:
+        return dataset.map(lambda xb, yb: (augment(xb, training=True), yb),
+                           num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.map(lambda xb: augment(xb, training=True), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def load(name: str, split: str = "train", batch_size: int = 32, shuffle: bool | None = None,

@@ -386,9 +386,6 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss)
         fit_model, label_outputs = _training_model(model, model_name, optimizer,
                                                    config["learning_rate"])
-    if config["augment"] and distributed:
-        raise ValueError("augment is not supported with a distributed strategy yet; "
-                         "use strategy='none'")
     if chief:
         resuming = _prepare_run_dir(run_dir, config, overwrite)
     else:  # workers other than the chief keep only their backup, beside the chief's run
@@ -415,15 +412,17 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
     x_test, y_test = fit_data(info.task, x_test, y_test)
     batch = config["batch_size"]
     fit_steps = {}
+    from keras_dl.data.augment import build_augmentation
+
+    # training batches only; each worker of a cluster draws its own augmentations
+    augmentation = build_augmentation(config["augment"], images=x_fit,
+                                      seed=seed + 1000 * distribute.task_index())
     if distributed:
         train_data, fit_steps["steps_per_epoch"] = distribute.distributed_dataset(
-            strategy_, x_fit, y_fit, batch, shuffle=True, seed=seed)
+            strategy_, x_fit, y_fit, batch, shuffle=True, seed=seed, augment=augmentation)
         val_data, fit_steps["validation_steps"] = distribute.distributed_dataset(
             strategy_, x_val, y_val, batch)
     else:
-        from keras_dl.data.augment import build_augmentation
-
-        augmentation = build_augmentation(config["augment"], images=x_fit, seed=seed)
         train_data = datasets.to_dataset(x_fit, y_fit, batch, shuffle=True, seed=seed,
                                          augment=augmentation)
         val_data = datasets.to_dataset(x_val, y_val, batch)
