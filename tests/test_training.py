@@ -34,6 +34,7 @@ def test_run_dir_holds_everything(tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert {"test_accuracy", "test_loss", "epochs_run", "train_seconds"} <= set(metrics)
     assert metrics["epochs_run"] == 3 and 0 <= metrics["test_accuracy"] <= 1
+    assert metrics["batch_norm_recalibrated"] is False  # no batch norm behind noise here
     config = json.loads((run / "config.json").read_text())
     assert config["builder_kwargs"]["input_shape"] == [8, 8, 1]
     assert config["builder_kwargs"]["activation"] == "relu"  # defaults are resolved
@@ -109,6 +110,59 @@ def _validation_part(limit):
     x, y = keras_dl.data.load_numpy("digits", "train", limit=limit)
     _, _, x_val, y_val = keras_dl.data.train_validation_split(x, y, 0.1, seed=0)
     return x_val, y_val
+
+
+def _noisy_bn_model():
+    inputs = keras.Input((6,))
+    x = keras.layers.Dense(12, activation="relu", name="dense1")(inputs)
+    x = keras.layers.Dropout(0.5, name="dropout")(x)
+    x = keras.layers.Dense(8, name="dense2")(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, name="bn")(x)
+    x = keras.layers.Dense(8, name="dense3")(x)
+    x = keras.layers.BatchNormalization(name="frozen_bn")(x)
+    return keras.Model(inputs, keras.layers.Dense(3, name="out")(x))
+
+
+def test_recalibrate_batch_norm_uses_the_inference_time_signal():
+    keras.utils.set_random_seed(0)
+    model = _noisy_bn_model()
+    model.get_layer("frozen_bn").trainable = False
+    bn = model.get_layer("bn")
+    bn.moving_mean.assign(np.full(8, 5.0))  # stale statistics of a noisier signal
+    bn.moving_variance.assign(np.full(8, 50.0))
+    frozen = [np.array(w) for w in model.get_layer("frozen_bn").non_trainable_weights]
+    x = np.random.default_rng(1).normal(size=(100, 6)).astype("float32")
+    assert training.needs_batch_norm_recalibration(model)
+    used = training.recalibrate_batch_norm(model, x, batch_size=32, max_batches=10, seed=3)
+    assert used == 96  # three full batches; the short last one is left out
+    # the expected statistics: the BN input in inference mode (no dropout), per batch, averaged
+    bn_input = keras.Model(model.inputs, model.get_layer("dense2").output)
+    order = np.random.default_rng(3).permutation(100)
+    batches = [np.asarray(bn_input(x[order[i:i + 32]], training=False)) for i in (0, 32, 64)]
+    np.testing.assert_allclose(bn.moving_mean, np.mean([b.mean(0) for b in batches], 0),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bn.moving_variance, np.mean([b.var(0) for b in batches], 0),
+                               rtol=1e-4, atol=1e-6)
+    for before, after in zip(frozen, model.get_layer("frozen_bn").non_trainable_weights):
+        np.testing.assert_array_equal(before, after)  # trainable=False: left alone
+    assert bn.momentum == 0.9 and "call" not in vars(bn)  # the layer is restored
+    out = np.asarray(bn(np.asarray(bn_input(x[:4])), training=False))
+    expected = (np.asarray(bn_input(x[:4])) - bn.moving_mean) / np.sqrt(
+        np.asarray(bn.moving_variance) + bn.epsilon) * bn.gamma + bn.beta
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+        training.recalibrate_batch_norm(model, x, batch_size=0)
+
+
+def test_models_that_need_recalibration_and_the_trainer_applies_it(tmp_path):
+    assert training.needs_batch_norm_recalibration(
+        keras_dl.create_model("fractalnet", **keras_dl.model_info("fractalnet").smoke_kwargs))
+    assert not training.needs_batch_norm_recalibration(keras_dl.create_model("lenet5"))
+    plain = keras_dl.create_model("mlp", hidden_units=[8], batch_norm=True)
+    assert not training.needs_batch_norm_recalibration(plain)  # batch norm, but no noise
+    noisy = _train(tmp_path / "noisy", epochs=1,
+                   builder_kwargs={"hidden_units": [16], "batch_norm": True, "dropout": 0.3})
+    assert noisy.metrics["batch_norm_recalibrated"] is True  # (False: test_run_dir_holds...)
 
 
 def test_weight_snapshots_collect_the_lecture_epochs():

@@ -37,6 +37,24 @@ def test_hypermodel_draws_from_the_declared_space():
     assert model.optimizer.learning_rate.numpy() == pytest.approx(hp.values["learning_rate"])
 
 
+
+def test_hypermodel_fit_recalibrates_batch_norm_behind_dropout(monkeypatch):
+    from keras_dl.training import callbacks as callbacks_module
+
+    calls = []
+    original = callbacks_module.recalibrate_batch_norm
+    monkeypatch.setattr(callbacks_module, "recalibrate_batch_norm",
+                        lambda model, x, **kw: calls.append(len(x)) or original(model, x, **kw))
+    x, y = keras_dl.data.load_numpy("digits", "train", limit=200)
+    for dropout, expected in ((0.3, 2), (0.0, 0)):  # one validation + the end; none without
+        calls.clear()
+        hypermodel = tuning.RegisteredHyperModel("mlp", input_shape=(8, 8, 1), num_classes=10,
+                                                 batch_norm=True, dropout=dropout)
+        hp = keras_tuner.HyperParameters()
+        model = hypermodel.build(hp)
+        hypermodel.fit(hp, model, x, y, epochs=1, validation_data=(x[:50], y[:50]), verbose=0)
+        assert len(calls) == expected and set(calls) <= {200}
+
 def test_search_writes_best_model_and_resumes_without_redoing_trials(tmp_path, monkeypatch):
     counter = TrialCounter(monkeypatch)
     first = tuning.tune("mlp", directory=tmp_path, max_trials=2, **TINY)

@@ -2,9 +2,13 @@
 
 from keras_dl.training.callbacks import (
     LR_SCHEDULES,
+    PreciseBatchNorm,
     WeightSnapshots,
     annealed_learning_rate,
     default_callbacks,
+    needs_batch_norm_recalibration,
+    precise_batch_norm_callback,
+    recalibrate_batch_norm,
 )
 from keras_dl.training.trainer import (
     OPTIMIZERS,
@@ -27,6 +31,7 @@ from keras_dl.training import rbm  # noqa: E402,F401  (registers the "rbm" unit)
 __all__ = [
     "LR_SCHEDULES",
     "OPTIMIZERS",
+    "PreciseBatchNorm",
     "RunDirError",
     "TrainResult",
     "WeightSnapshots",
@@ -37,7 +42,10 @@ __all__ = [
     "fit_data",
     "default_callbacks",
     "make_optimizer",
+    "needs_batch_norm_recalibration",
+    "precise_batch_norm_callback",
     "read_history",
+    "recalibrate_batch_norm",
     "resolve_config",
     "train",
 ]

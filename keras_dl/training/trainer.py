@@ -29,7 +29,11 @@ import keras
 from keras_dl import data as datasets
 import keras_dl.models  # noqa: F401  (registers the builders)
 from keras_dl import distribute, registry
-from keras_dl.training.callbacks import LR_SCHEDULES, default_callbacks
+from keras_dl.training.callbacks import (
+    LR_SCHEDULES,
+    default_callbacks,
+    precise_batch_norm_callback,
+)
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
 FALLBACK_DEFAULTS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3}
@@ -440,6 +444,12 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         epochs=config["epochs"], patience=patience, chief=chief,
         backup_dir=None if backup_dir is None else str(backup_dir),
     ) + list(extra_callbacks)
+    # batch norm behind dropout / drop-path / stochastic depth: statistics of the inference-time
+    # signal before every validation and at the end (the variance shift compounds otherwise)
+    precise_bn = precise_batch_norm_callback(fit_model, x_fit, seed=seed)
+    recalibrate = precise_bn is not None
+    if recalibrate:
+        callbacks.append(precise_bn)
     clock = _TrainingClock(worker_dir)
     callbacks.insert(0, clock)
     if verbose == "auto":
@@ -476,6 +486,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         "test_examples": int(test_examples),
         "replicas": int(strategy_.num_replicas_in_sync),
         "global_batch_size": int(batch * strategy_.num_replicas_in_sync),
+        "batch_norm_recalibrated": recalibrate,
     }
     if chief:  # only the chief writes the final model and metrics
         model.save(run_dir / "model.keras")

@@ -7,6 +7,7 @@ import keras_tuner
 
 import keras_dl.models  # noqa: F401  (registers the builders)
 from keras_dl import compat, distribute, registry
+from keras_dl.training.callbacks import precise_batch_norm_callback
 from keras_dl.training.trainer import compile_for_task
 
 
@@ -52,6 +53,10 @@ class RegisteredHyperModel(keras_tuner.HyperModel):
         (see `keras_dl.compat.released_custom_gradients`), so memory stays flat over trials."""
         batch_size = hp.values.get("batch_size")
         x = args[0] if args else kwargs.get("x")
+        if not _is_dataset(x) and x is not None:  # batch norm behind dropout / drop-path
+            precise_bn = precise_batch_norm_callback(model, x)
+            if precise_bn is not None:
+                kwargs["callbacks"] = [*kwargs.get("callbacks", []), precise_bn]
         if not _is_dataset(x) and distribute.is_distributed(model.distribute_strategy):
             args, kwargs = _distributed_fit_arguments(model.distribute_strategy, args, kwargs,
                                                       batch_size or 32)
