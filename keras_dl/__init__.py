@@ -25,6 +25,7 @@ __all__ = [
     "export",
     "layers",
     "list_models",
+    "load_model",
     "model_info",
     "models",
     "register_model",
@@ -54,6 +55,20 @@ def model_info(name: str):
     """What the registry knows about a model (family, builder, search space, ...)."""
     _load_builders()
     return _registry.model_info(name)
+
+
+def load_model(path, **kwargs):
+    """`keras.saving.load_model` with keras_dl's custom layers registered first.
+
+    `import keras_dl` stays cheap by not importing Keras, so a `.keras` file holding a
+    keras_dl layer (an RBM, a FractalNet join, ...) fails to load through
+    `keras.saving.load_model` alone until `keras_dl.layers` is imported; this does that.
+    `kwargs` go to `keras.saving.load_model` (`compile`, `safe_mode`, ...).
+    """
+    _load_builders()  # the models import every custom layer
+    import keras
+
+    return keras.saving.load_model(path, **kwargs)
 
 
 def __getattr__(name):

@@ -40,3 +40,22 @@ def test_model_info_describes_the_builder():
     assert info.defaults()["input_shape"] == (32, 32, 1)
     assert info.description.startswith("LeNet-5")
     assert info.train_defaults["epochs"] >= 1
+
+
+def test_load_model_registers_the_custom_layers_in_a_fresh_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    inputs = keras.Input((4, 4, 2))
+    padded = keras_dl.layers.ChannelPadding(3, name="pad")(inputs)  # a keras_dl layer
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(padded)))
+    path = tmp_path / "custom.keras"
+    model.save(path)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = ("import sys, keras_dl; m = keras_dl.load_model(sys.argv[1]); "
+              "print('LOADED', m.count_params(), type(m.get_layer('pad')).__name__)")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                          text=True, timeout=120, cwd=root,
+                          env=dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert f"LOADED {model.count_params()} ChannelPadding" in done.stdout, done.stderr[-2000:]
