@@ -314,3 +314,22 @@ def test_small_squeezenet_keeps_its_signal_at_initialisation():
     head = keras.Model(model.inputs, model.get_layer("conv10").output)
     assert float(np.mean(head(images))) > 1e-2
     assert float(np.std(model(images))) > 1e-3  # the class probabilities are not uniform
+
+
+def test_zero_init_residual_starts_every_block_as_its_shortcut():
+    model = keras_dl.create_model("resnet20", input_shape=(28, 28, 1), num_classes=10,
+                                  width_multiplier=0.25, zero_init_residual=True)
+    last = [layer for layer in model.layers if layer.name.endswith("_2_bn")]
+    assert len(last) == 9 and all(not np.any(layer.gamma) for layer in last)
+    assert all(np.all(np.asarray(model.get_layer(f"stage{s}_block1_1_bn").gamma) == 1)
+               for s in (1, 2, 3))
+    images = np.random.default_rng(0).random((4, 28, 28, 1), dtype="float32")
+    probe = keras.Model(model.inputs, [model.get_layer("conv1_relu").output,
+                                       model.get_layer("stage1_block3_out").output])
+    stem, block3 = probe(images, training=True)
+    np.testing.assert_allclose(block3, stem, atol=1e-6)  # three identity blocks
+    bottleneck = keras_dl.create_model("resnet50", input_shape=(32, 32, 3), num_classes=3,
+                                       width_multiplier=0.0625, zero_init_residual=True)
+    assert not np.any(bottleneck.get_layer("stage1_block1_3_bn").gamma)
+    with pytest.raises(ValueError, match="zero_init_residual must be True or False, got 'yes'"):
+        keras_dl.create_model("resnet18", zero_init_residual="yes")

@@ -33,15 +33,19 @@ def scaled(channels: int, width_multiplier: float) -> int:
 
 
 def conv_unit(x, filters, kernel_size, *, name, strides=1, padding="same", batch_norm=True,
-              activation=True, groups=1, kernel_initializer="he_normal"):
-    """`Conv2D` (no bias when batch norm follows: BN's β replaces it) → [BN] → [ReLU]."""
+              activation=True, groups=1, kernel_initializer="he_normal", zero_gamma=False):
+    """`Conv2D` (no bias when batch norm follows: BN's β replaces it) → [BN] → [ReLU].
+
+    `zero_gamma` starts batch norm's scale γ at 0 (the unit outputs β = 0 at initialisation).
+    """
     x = keras.layers.Conv2D(
         filters, kernel_size, strides=strides, padding=padding, groups=groups,
         use_bias=not batch_norm, kernel_initializer=kernel_initializer, name=f"{name}_conv",
     )(x)
     if batch_norm:
         x = keras.layers.BatchNormalization(
-            momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+            momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn",
+            gamma_initializer="zeros" if zero_gamma else "ones")(x)
     if activation:
         x = keras.layers.ReLU(name=f"{name}_relu")(x)
     return x
@@ -73,14 +77,18 @@ def _zero_pad_shortcut(x, filters, strides, name):
 
 
 def basic_block(x, filters, *, strides=1, name, shortcut="projection",
-                survival_probability=None, seed=None):
+                survival_probability=None, seed=None, zero_init_residual=False):
     """ResNet's basic block: 3×3 conv-BN-ReLU, 3×3 conv-BN, add the shortcut, ReLU.
 
     `shortcut` applies when the shape changes: "projection" (a strided 1×1 conv + BN, option
     B of He et al. 2016, as in ResNet-18/34) or "zero_pad" (option A, the CIFAR ResNets).
+    `zero_init_residual` starts the residual branch's last batch-norm scale at 0, so the block
+    begins as its shortcut (Goyal et al. 2017; torchvision's `zero_init_residual`, timm's
+    `zero_init_last`).
     """
     residual = conv_unit(x, filters, 3, strides=strides, name=f"{name}_1")
-    residual = conv_unit(residual, filters, 3, activation=False, name=f"{name}_2")
+    residual = conv_unit(residual, filters, 3, activation=False, name=f"{name}_2",
+                         zero_gamma=zero_init_residual)
     if strides != 1 or x.shape[-1] != filters:
         x = (_projection(x, filters, strides, name) if shortcut == "projection"
              else _zero_pad_shortcut(x, filters, strides, name))
@@ -90,17 +98,18 @@ def basic_block(x, filters, *, strides=1, name, shortcut="projection",
 
 
 def bottleneck_block(x, filters, *, strides=1, expansion=4, name, survival_probability=None,
-                     seed=None):
+                     seed=None, zero_init_residual=False):
     """ResNet's bottleneck block: 1×1 (stride) → 3×3 → 1×1 (×`expansion`), projection shortcut.
 
     The stride sits on the first 1×1 convolution, as in the original Caffe models and
     `keras.applications` (ResNet v1; torchvision's "v1.5" moves it to the 3×3 — same
-    parameter count).
+    parameter count). `zero_init_residual` as for `basic_block`.
     """
     out = filters * expansion
     residual = conv_unit(x, filters, 1, strides=strides, name=f"{name}_1")
     residual = conv_unit(residual, filters, 3, name=f"{name}_2")
-    residual = conv_unit(residual, out, 1, activation=False, name=f"{name}_3")
+    residual = conv_unit(residual, out, 1, activation=False, name=f"{name}_3",
+                         zero_gamma=zero_init_residual)
     if strides != 1 or x.shape[-1] != out:
         x = _projection(x, out, strides, name)
     x = residual_join(x, residual, name=name, survival_probability=survival_probability,

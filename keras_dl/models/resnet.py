@@ -61,6 +61,12 @@ def _survival(stochastic_depth):
     return lambda index, total: linear_survival_probability(index, total, stochastic_depth)
 
 
+def _check_flag(name, value):
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def _start(input_shape, num_classes, width_multiplier):
     height, width, channels = check_input_shape(input_shape, rank=3)
     check_positive_int("num_classes", num_classes)
@@ -70,7 +76,7 @@ def _start(input_shape, num_classes, width_multiplier):
 
 def _resnet(block, depths, *, input_shape, num_classes, include_top, pooling,
             classifier_activation, name, small_inputs, width_multiplier, stochastic_depth,
-            seed):
+            seed, zero_init_residual=False):
     height, width, inputs = _start(input_shape, num_classes, width_multiplier)
     small = resolve_small_inputs(small_inputs, height, width)
     survival = _survival(stochastic_depth)
@@ -87,7 +93,8 @@ def _resnet(block, depths, *, input_shape, num_classes, include_top, pooling,
             strides = 2 if stage > 1 and number == 1 else 1
             x = block(x, filters, strides=strides, name=f"stage{stage}_block{number}",
                       survival_probability=survival(index, total),
-                      seed=None if seed is None else seed + index)
+                      seed=None if seed is None else seed + index,
+                      zero_init_residual=zero_init_residual)
     x = top(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
             classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name)
@@ -116,12 +123,15 @@ def _register_imagenet(name, block, depths, smoke_width, default_params=None):
     )
     def builder(*, input_shape=(224, 224, 3), num_classes=1000, include_top=True,
                 pooling=None, classifier_activation="softmax", name=name, small_inputs=None,
-                width_multiplier=1.0, stochastic_depth=None, seed=None):
+                width_multiplier=1.0, stochastic_depth=None, seed=None,
+                zero_init_residual=False):
         return _resnet(block, depths, input_shape=input_shape, num_classes=num_classes,
                        include_top=include_top, pooling=pooling,
                        classifier_activation=classifier_activation, name=name,
                        small_inputs=small_inputs, width_multiplier=width_multiplier,
-                       stochastic_depth=stochastic_depth, seed=seed)
+                       stochastic_depth=stochastic_depth, seed=seed,
+                       zero_init_residual=_check_flag("zero_init_residual",
+                                                      zero_init_residual))
 
     kind = "basic" if block is basic_block else "bottleneck"
     builder.__name__ = builder.__qualname__ = name
@@ -140,6 +150,10 @@ def _register_imagenet(name, block, depths, smoke_width, default_params=None):
         stochastic_depth: None (off) or `p_L`, the survival probability of the last block
             under the linear decay rule of Huang et al. 2016 (0.5 in their paper).
         seed: seed of the stochastic-depth layers.
+        zero_init_residual: start every residual branch's last batch-norm scale γ at 0, so
+            each block begins as its shortcut (Goyal et al. 2017; torchvision's
+            `zero_init_residual`, timm's `zero_init_last`). Off, as in the paper; deep
+            networks (ResNet-110) start with a much smaller loss with it.
 
     Example:
     ```python
@@ -164,7 +178,7 @@ resnet152 = _register_imagenet("resnet152", bottleneck_block, (3, 8, 36, 3), 0.0
 
 def cifar_resnet(*, depth=20, input_shape=(32, 32, 3), num_classes=10, include_top=True,
                  pooling=None, classifier_activation="softmax", name=None, width_multiplier=1.0,
-                 stochastic_depth=None, seed=None):
+                 stochastic_depth=None, seed=None, zero_init_residual=False):
     """The CIFAR-10 ResNet of depth `6n + 2` (He et al. 2016, section 4.2), any `n`.
 
     A 3×3 conv with 16 filters, three stages of `n` basic blocks with 16, 32, 64 filters on
@@ -181,11 +195,16 @@ def cifar_resnet(*, depth=20, input_shape=(32, 32, 3), num_classes=10, include_t
         stochastic_depth: None, or `p_L` of Huang et al.'s linear decay (their CIFAR
             experiments use ResNet-110 with `p_L = 0.5`).
         seed: seed of the stochastic-depth layers.
+        zero_init_residual: start every residual branch's last batch-norm scale γ at 0, so
+            each block begins as its shortcut (Goyal et al. 2017; torchvision's
+            `zero_init_residual`, timm's `zero_init_last`). Off, as in the paper; deep
+            networks (ResNet-110) start with a much smaller loss with it.
     """
     if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
         raise ValueError(f"depth must be 6n + 2 with n >= 1 (20, 32, 44, 56, 110), got {depth!r}")
     height, width, inputs = _start(input_shape, num_classes, width_multiplier)
     survival = _survival(stochastic_depth)
+    zero_init_residual = _check_flag("zero_init_residual", zero_init_residual)
     n = (depth - 2) // 6
     x = pad_to(inputs, 32, height, width)
     x = conv_unit(x, scaled(16, width_multiplier), 3, name="conv1")
@@ -197,7 +216,8 @@ def cifar_resnet(*, depth=20, input_shape=(32, 32, 3), num_classes=10, include_t
             x = basic_block(x, filters, strides=2 if stage > 1 and number == 1 else 1,
                             shortcut="zero_pad", name=f"stage{stage}_block{number}",
                             survival_probability=survival(index, 3 * n),
-                            seed=None if seed is None else seed + index)
+                            seed=None if seed is None else seed + index,
+                            zero_init_residual=zero_init_residual)
     x = top(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
             classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name or f"resnet{depth}")
@@ -225,12 +245,13 @@ def _register_cifar(depth, smoke_width, default_params=None):
     )
     def builder(*, input_shape=(32, 32, 3), num_classes=10, include_top=True, pooling=None,
                 classifier_activation="softmax", name=name, width_multiplier=1.0,
-                stochastic_depth=None, seed=None):
+                stochastic_depth=None, seed=None, zero_init_residual=False):
         return cifar_resnet(depth=depth, input_shape=input_shape, num_classes=num_classes,
                             include_top=include_top, pooling=pooling,
                             classifier_activation=classifier_activation, name=name,
                             width_multiplier=width_multiplier,
-                            stochastic_depth=stochastic_depth, seed=seed)
+                            stochastic_depth=stochastic_depth, seed=seed,
+                            zero_init_residual=zero_init_residual)
 
     builder.__name__ = builder.__qualname__ = name
     builder.__doc__ = f"""ResNet-{depth} for CIFAR (He et al. 2016, section 4.2): n = {(depth - 2) // 6}.
