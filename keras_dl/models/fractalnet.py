@@ -18,7 +18,10 @@ classes (33,724,618 trainable; 33,698,880 of them in the 3×3 kernels: per block
 convolutions on the previous block's channels and 4 on the block's own), against the 38.6M
 the paper's Table 1 lists for it. We have not found a reading of the paper's text (channels,
 columns, join) that gives 38.6M: block-wise the count above follows directly from the stated
-widths, so we keep them and record the 13% gap rather than invent a schedule. (The 40-layer
+widths, so we keep them and record the 13% gap rather than invent a schedule. An independent
+implementation agrees with ours to the parameter: osmr/imgclsmob's `fractalnet_cifar10`
+(pytorchcv; bias-free 3×3 convolutions with batch norm, the same widths, C = 3) counts
+33,724,618 trainable parameters, our trainable count. (The 40-layer
 network, `num_columns=4`, has 76,150,794 here against 22.9M in the paper, which must
 therefore use narrower blocks than 64-512; the paper does not say which.) `filters` changes
 the widths.
@@ -68,7 +71,8 @@ def fractalnet(*, input_shape=(32, 32, 3), num_classes=10, include_top=True, poo
         pooling: with `include_top=False`, None (the last block's pooled maps), "avg" or "max".
         classifier_activation: "softmax" for probabilities, None for logits.
         name: model name.
-        num_columns: `C`, the columns of every block (4 in the paper's 20-layer network).
+        num_columns: `C`, the columns of every block (3 in the paper's 20-layer network, 4 in
+            its 40-layer one).
         filters: channels of each block; their number is `B`, the number of blocks (each
             followed by 2×2 max pooling, so the input must have at least `2^B` pixels a side;
             smaller ones are zero-padded up).
