@@ -21,6 +21,9 @@ with `--models` and `--epochs`, or run it on a GPU. `--quick` trains thin versio
 
     python apps/cnn_zoo.py --quick
     python apps/cnn_zoo.py --models resnet20,nin --epochs 15
+    python apps/cnn_zoo.py --limit 3000 --epochs 3 --batch-size 64 --width-multiplier 0.25
+
+The last is the learning probe of bench/RESULTS.md (each network thinned, a few minutes each).
 """
 
 from __future__ import annotations
@@ -78,6 +81,10 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: thin models, 1 epoch, 1,000 images")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--width-multiplier", type=float,
+                        help="thin (or widen) every model that takes a width multiplier")
+    parser.add_argument("--learning-rate", type=float,
+                        help="Adam's initial rate for every model (default: the model's)")
     parser.add_argument("--output", default="apps/output/cnn_zoo")
     args = parser.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -89,6 +96,10 @@ def parse_args(argv=None):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    for name in ("width_multiplier", "learning_rate"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            parser.error(f"--{name.replace('_', '-')} must be a positive number, got {value}")
     return args
 
 
@@ -160,10 +171,13 @@ def main(argv=None):
             epochs, limit = epochs or QUICK["epochs"], limit or QUICK["limit"]
             if "width_multiplier" in keras_dl.model_info(name).parameters:
                 kwargs["width_multiplier"] = QUICK["width_multiplier"]
+        if args.width_multiplier and "width_multiplier" in keras_dl.model_info(name).parameters:
+            kwargs["width_multiplier"] = args.width_multiplier
         started = time.perf_counter()
         result = training.train(
             name, dataset="fashion_mnist", run_dir=output / "runs" / name, epochs=epochs,
             batch_size=args.batch_size, limit=limit, seed=args.seed, builder_kwargs=kwargs,
+            learning_rate=args.learning_rate,
             augment=entry.get("augment"), overwrite=True, verbose=0,
         )
         metrics = result.metrics

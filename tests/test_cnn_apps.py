@@ -30,8 +30,8 @@ def test_pooling_and_convolution_reproduces_the_lecture_examples(tmp_path):
 @pytest.mark.apps
 def test_cnn_zoo_quick(tmp_path):
     app = load_script("apps", "cnn_zoo")
-    assert app.main(["--quick", "--models", "lenet5,resnet20",
-                     "--output", str(tmp_path)]) == 0
+    assert app.main(["--quick", "--models", "lenet5,resnet20", "--width-multiplier", "0.25",
+                     "--learning-rate", "0.002", "--output", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     assert [row["model"] for row in results["rows"]] == ["lenet5", "resnet20"]
     for row in results["rows"]:
@@ -40,16 +40,25 @@ def test_cnn_zoo_quick(tmp_path):
         assert (tmp_path / f"filters_{row['model']}.png").stat().st_size > 1000
         assert (tmp_path / f"feature_maps_{row['model']}.png").stat().st_size > 1000
     assert results["rows"][1]["augment"] == "flip,crop=4"
+    assert results["rows"][1]["builder_kwargs"]["width_multiplier"] == 0.25
+    assert "width_multiplier" not in results["rows"][0]["builder_kwargs"]  # LeNet-5 takes none
+    config = json.loads((tmp_path / "runs" / "resnet20" / "config.json").read_text())
+    assert config["learning_rate"] == 0.002
     table = (tmp_path / "results.md").read_text()
     assert "ResNet18 with augmentation" not in table and "2-conv CNN 0.916" in table
 
 
-def test_cnn_zoo_rejects_unknown_models(capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["--models", "resnet9000"], "unknown model 'resnet9000'"),
+    (["--width-multiplier", "0"], "--width-multiplier must be a positive number, got 0.0"),
+    (["--learning-rate", "-1"], "--learning-rate must be a positive number, got -1.0"),
+])
+def test_cnn_zoo_rejects_bad_arguments(capsys, argv, message):
     app = load_script("apps", "cnn_zoo")
     with pytest.raises(SystemExit) as exit_:
-        app.main(["--models", "resnet9000"])
+        app.main(argv)
     assert exit_.value.code == 2
-    assert "unknown model 'resnet9000'" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 @pytest.mark.apps
