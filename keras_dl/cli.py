@@ -134,9 +134,7 @@ def cmd_train(args):
 
 
 def _load_keras_model(path: Path):
-    import keras
-
-    import keras_dl.models  # noqa: F401  (registers the custom layers for deserialisation)
+    import keras_dl
 
     model_file = path / "model.keras" if path.is_dir() else path
     if not model_file.is_file():
@@ -144,7 +142,7 @@ def _load_keras_model(path: Path):
     if model_file.suffix != ".keras":
         raise UsageError(f"{model_file} is not a .keras model file")
     try:
-        return keras.saving.load_model(model_file)
+        return keras_dl.load_model(model_file)
     except (ValueError, OSError) as error:
         raise UsageError(f"{model_file} could not be loaded as a Keras model: {error}") from None
 
