@@ -19,8 +19,14 @@ with `--models` and `--epochs`, or run it on a GPU. `--quick` trains thin versio
 (width × 0.125) for one epoch on 1,000 images as a smoke run (about a minute per model on
 2 cores): its accuracies mean nothing.
 
+Long runs can be interrupted: with `--resume`, a rerun of the same command keeps what
+`--output` already holds. A finished run with the same settings is reported again, not
+retrained; an unfinished one continues from its last finished epoch (the trainer's backup);
+a run dir holding other settings is refused. Without `--resume` every run starts over.
+
     python apps/cnn_zoo.py --quick
     python apps/cnn_zoo.py --models resnet20,nin --epochs 15
+    python apps/cnn_zoo.py --models resnet18 --epochs 30 --resume   # rerun after an interruption
     python apps/cnn_zoo.py --limit 3000 --epochs 3 --batch-size 64 --width-multiplier 0.25
 
 The last is the learning probe of bench/RESULTS.md (each network thinned, a few minutes each).
@@ -86,6 +92,9 @@ def parse_args(argv=None):
     parser.add_argument("--learning-rate", type=float,
                         help="Adam's initial rate for every model (default: the model's)")
     parser.add_argument("--output", default="apps/output/cnn_zoo")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep finished runs in --output with the same settings and continue "
+                             "unfinished ones (default: start every run over)")
     args = parser.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in args.models if m not in ZOO]
@@ -101,6 +110,43 @@ def parse_args(argv=None):
         if value is not None and not value > 0:
             parser.error(f"--{name.replace('_', '-')} must be a positive number, got {value}")
     return args
+
+
+def check_resumable(name, run_dir, settings):
+    """`RunDirError` if `run_dir` holds a run (finished or not) trained with other settings."""
+    if not (run_dir / "config.json").exists():
+        return
+    wanted = json.loads(json.dumps(training.resolve_config(name, **settings)))
+    held = json.loads((run_dir / "config.json").read_text())
+    changed = [key for key in wanted if held.get(key) != wanted[key]]
+    if changed:
+        key = changed[0]
+        state = "finished" if (run_dir / "metrics.json").exists() else "unfinished"
+        raise training.RunDirError(
+            f"run dir {str(run_dir)!r} holds a{'n' * (state == 'unfinished')} {state} run with "
+            f"{key}={held.get(key)!r}, not {wanted[key]!r}; rerun with its settings, or without "
+            "--resume to start it over"
+        )
+
+
+def plan(args):
+    """`(name, run_dir, settings)` for each model to train, in order."""
+    runs = []
+    for name in args.models:
+        entry = ZOO[name]
+        kwargs = dict(entry["kwargs"])
+        epochs, limit = args.epochs, args.limit
+        if args.quick:
+            epochs, limit = epochs or QUICK["epochs"], limit or QUICK["limit"]
+            if "width_multiplier" in keras_dl.model_info(name).parameters:
+                kwargs["width_multiplier"] = QUICK["width_multiplier"]
+        if args.width_multiplier and "width_multiplier" in keras_dl.model_info(name).parameters:
+            kwargs["width_multiplier"] = args.width_multiplier
+        settings = dict(dataset="fashion_mnist", epochs=epochs, batch_size=args.batch_size,
+                        limit=limit, seed=args.seed, builder_kwargs=kwargs,
+                        learning_rate=args.learning_rate, augment=entry.get("augment"))
+        runs.append((name, Path(args.output) / "runs" / name, settings))
+    return runs
 
 
 def first_conv(model):
@@ -128,7 +174,7 @@ def save_feature_maps(model, image, path, title):
     import matplotlib.pyplot as plt
 
     layers = stage_outputs(model)
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    probe = keras.Model(model.inputs[0], [layer.output for layer in layers])  # one input
     outputs = probe(image[None], training=False)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     figure, axes = plt.subplots(1, len(layers) + 1, figsize=(3 * (len(layers) + 1), 3.4))
@@ -162,30 +208,32 @@ def main(argv=None):
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     x_test, y_test = data.load_numpy("fashion_mnist", "test", limit=500 if args.quick else None)
+    runs = plan(args)
+    if args.resume:  # every run dir checked before anything trains
+        try:
+            for name, run_dir, settings in runs:
+                check_resumable(name, run_dir, settings)
+        except training.RunDirError as error:
+            print(f"cnn_zoo: --resume: {error}", file=sys.stderr)
+            return 2
     rows = []
-    for name in args.models:
+    for name, run_dir, settings in runs:
         entry = ZOO[name]
-        kwargs = dict(entry["kwargs"])
-        epochs, limit = args.epochs, args.limit
-        if args.quick:
-            epochs, limit = epochs or QUICK["epochs"], limit or QUICK["limit"]
-            if "width_multiplier" in keras_dl.model_info(name).parameters:
-                kwargs["width_multiplier"] = QUICK["width_multiplier"]
-        if args.width_multiplier and "width_multiplier" in keras_dl.model_info(name).parameters:
-            kwargs["width_multiplier"] = args.width_multiplier
+        kwargs = settings["builder_kwargs"]
         started = time.perf_counter()
-        result = training.train(
-            name, dataset="fashion_mnist", run_dir=output / "runs" / name, epochs=epochs,
-            batch_size=args.batch_size, limit=limit, seed=args.seed, builder_kwargs=kwargs,
-            learning_rate=args.learning_rate,
-            augment=entry.get("augment"), overwrite=True, verbose=0,
-        )
-        metrics = result.metrics
+        reused = args.resume and (run_dir / "metrics.json").exists()
+        if reused:  # finished with these settings: report it again
+            model = keras_dl.load_model(run_dir / "model.keras")
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+        else:
+            result = training.train(name, run_dir=run_dir, overwrite=not args.resume,
+                                    verbose=0, **settings)
+            model, metrics = result.model, result.metrics
         row = {
             "model": name,
             "builder_kwargs": kwargs,
             "augment": entry.get("augment"),
-            "parameters": int(result.model.count_params()),
+            "parameters": int(model.count_params()),
             "epochs": metrics["epochs_run"],
             "seconds_per_epoch": metrics["train_seconds"] / max(1, metrics["epochs_run"]),
             "test_accuracy": metrics["test_accuracy"],
@@ -193,13 +241,17 @@ def main(argv=None):
             "published": entry["published"],
             "clears_classical_bar": metrics["test_accuracy"] >= CLASSICAL_BAR["accuracy"],
             "wall_seconds": round(time.perf_counter() - started, 1),
+            "resumed": bool(metrics.get("resumed")),
+            "reused": reused,
         }
         rows.append(row)
         print(f"{name:14s} {row['parameters']:>11,} params  {row['seconds_per_epoch']:7.1f} s/epoch"
-              f"  test accuracy {row['test_accuracy']:.4f}", flush=True)
-        save_filters(result.model, output / f"filters_{name}.png",
+              f"  test accuracy {row['test_accuracy']:.4f}"
+              + (" (finished run kept)" if reused else " (resumed)" if row["resumed"] else ""),
+              flush=True)
+        save_filters(model, output / f"filters_{name}.png",
                      f"{name}: first-layer filters")
-        save_feature_maps(result.model, x_test[0], output / f"feature_maps_{name}.png",
+        save_feature_maps(model, x_test[0], output / f"feature_maps_{name}.png",
                           f"{name}: one test image through the network")
     results = {"quick": args.quick, "dataset": "fashion_mnist", "rows": rows,
                "classical_bar": CLASSICAL_BAR,

@@ -48,6 +48,55 @@ def test_cnn_zoo_quick(tmp_path):
     assert "ResNet18 with augmentation" not in table and "2-conv CNN 0.916" in table
 
 
+class _Interrupt(Exception):
+    pass
+
+
+def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tmp_path, capsys):
+    import keras
+
+    from keras_dl import training
+
+    class InterruptAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise _Interrupt  # after the trainer's backup of epoch 0
+
+    app = load_script("apps", "cnn_zoo")
+    run = tmp_path / "runs" / "lenet5"
+    with pytest.raises(_Interrupt):  # what `--quick --epochs 2` trains, cut after one epoch
+        training.train("lenet5", dataset="fashion_mnist", run_dir=run, epochs=2, batch_size=128,
+                       limit=1000, seed=0, builder_kwargs=dict(app.ZOO["lenet5"]["kwargs"]),
+                       verbose=0, extra_callbacks=[InterruptAfterFirstEpoch()])
+    assert (run / "backup").exists() and not (run / "metrics.json").exists()
+
+    argv = ["--quick", "--epochs", "2", "--models", "lenet5", "--output", str(tmp_path)]
+    assert app.main(argv + ["--resume"]) == 0
+    row = json.loads((tmp_path / "results.json").read_text())["rows"][0]
+    assert row["resumed"] is True and row["reused"] is False and row["epochs"] == 2
+    assert [r["epoch"] for r in training.read_history(run / "history.csv")] == [0, 1]
+    saved = (run / "model.keras").stat().st_mtime_ns
+
+    assert app.main(argv + ["--resume"]) == 0  # finished: reported, not retrained
+    again = json.loads((tmp_path / "results.json").read_text())["rows"][0]
+    assert again["reused"] is True and (run / "model.keras").stat().st_mtime_ns == saved
+    assert again["test_accuracy"] == row["test_accuracy"]
+    assert again["parameters"] == row["parameters"]
+    capsys.readouterr()
+
+    # other settings: refused before anything trains (AlexNet comes first), nothing lost
+    assert app.main(["--quick", "--epochs", "3", "--models", "alexnet,lenet5", "--resume",
+                     "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "finished run with epochs=2, not 3" in err
+    assert (run / "model.keras").stat().st_mtime_ns == saved
+    assert not (tmp_path / "runs" / "alexnet").exists()
+
+    assert app.main(argv) == 0  # without --resume: trained again from scratch
+    fresh = json.loads((tmp_path / "results.json").read_text())["rows"][0]
+    assert fresh["resumed"] is False and fresh["reused"] is False
+    assert (run / "model.keras").stat().st_mtime_ns != saved
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--models", "resnet9000"], "unknown model 'resnet9000'"),
     (["--width-multiplier", "0"], "--width-multiplier must be a positive number, got 0.0"),
