@@ -113,19 +113,21 @@ def parse_args(argv=None):
 
 
 def check_resumable(name, run_dir, settings):
-    """`RunDirError` if `run_dir` holds a run (finished or not) trained with other settings."""
-    if not (run_dir / "config.json").exists():
-        return
-    wanted = json.loads(json.dumps(training.resolve_config(name, **settings)))
-    held = json.loads((run_dir / "config.json").read_text())
-    changed = [key for key in wanted if held.get(key) != wanted[key]]
+    """`RunDirError` if `run_dir` holds a run (finished or not) trained with other settings,
+    or a finished run whose model file is gone."""
+    finished = (run_dir / "metrics.json").exists()
+    changed = training.changed_setting(run_dir, training.resolve_config(name, **settings))
     if changed:
-        key = changed[0]
-        state = "finished" if (run_dir / "metrics.json").exists() else "unfinished"
+        key, held, wanted = changed
         raise training.RunDirError(
-            f"run dir {str(run_dir)!r} holds a{'n' * (state == 'unfinished')} {state} run with "
-            f"{key}={held.get(key)!r}, not {wanted[key]!r}; rerun with its settings, or without "
-            "--resume to start it over"
+            f"run dir {str(run_dir)!r} holds a{'' if finished else 'n un'}finished run with "
+            f"{key}={held!r}, not {wanted!r}; rerun with its settings, or without --resume to "
+            "start it over"
+        )
+    if finished and not (run_dir / "model.keras").is_file():
+        raise training.RunDirError(
+            f"run dir {str(run_dir)!r} holds a finished run without its model.keras; rerun "
+            "without --resume to start it over"
         )
 
 

@@ -90,6 +90,10 @@ def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tm
     assert len(err.splitlines()) == 1 and "finished run with epochs=2, not 3" in err
     assert (run / "model.keras").stat().st_mtime_ns == saved
     assert not (tmp_path / "runs" / "alexnet").exists()
+    (run / "model.keras").rename(run / "moved.keras")  # a finished run without its model
+    assert app.main(argv + ["--resume"]) == 2
+    assert "finished run without its model.keras" in capsys.readouterr().err
+    (run / "moved.keras").rename(run / "model.keras")
 
     assert app.main(argv) == 0  # without --resume: trained again from scratch
     fresh = json.loads((tmp_path / "results.json").read_text())["rows"][0]

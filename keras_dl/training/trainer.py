@@ -250,15 +250,27 @@ def _prepare_run_dir(run_dir: Path, config: dict, overwrite: bool) -> bool:
             f"run dir {str(run_dir)!r} already holds a finished run; choose another --run-dir "
             "or pass --overwrite to start it over"
         )
-    previous = json.loads(config_file.read_text())
-    changed = [k for k in config if previous.get(k) != config[k]]
+    changed = changed_setting(run_dir, config)
     if changed:
-        key = changed[0]
+        key, held, wanted = changed
         raise RunDirError(
-            f"run dir {str(run_dir)!r} holds an unfinished run with {key}={previous.get(key)!r}, "
-            f"not {config[key]!r}; rerun with its settings to resume, or pass --overwrite"
+            f"run dir {str(run_dir)!r} holds an unfinished run with {key}={held!r}, "
+            f"not {wanted!r}; rerun with its settings to resume, or pass --overwrite"
         )
     return True
+
+
+def changed_setting(run_dir, config: dict):
+    """`(key, held, wanted)`: the first setting in which the run in `run_dir` differs from
+    `config` (a `resolve_config` result), or None when they agree or `run_dir` holds no run."""
+    config_file = Path(run_dir) / "config.json"
+    if not config_file.exists():
+        return None
+    held = json.loads(config_file.read_text())
+    for key in config:
+        if held.get(key) != config[key]:
+            return key, held.get(key), config[key]
+    return None
 
 
 def read_history(path: Path) -> list[dict]:
