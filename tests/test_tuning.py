@@ -111,13 +111,17 @@ def test_memory_stays_flat_across_ten_trials(tmp_path):
     tuning.tune("lenet5", directory=tmp_path, max_trials=10, extra_callbacks=[probe], **TINY)
     samples = RssProbe.samples
     assert len(samples) == 10
-    # Measured on 2 CPU cores: without keras_dl.compat's release of each trial's traced graphs,
-    # TensorFlow keeps every trial's train step alive, about 9 MiB a trial (over 60 MiB across
-    # trials 3-10); with it, the resident size moves within ±12 MiB of allocator jitter once
-    # the first trials have warmed TensorFlow's kernels and pools. A 30 MiB bound on the growth
-    # from trial 3 to the worst of the last three separates the two.
-    growth = max(samples[-3:]) - samples[2]
-    assert growth < 30, f"RSS grew {growth:.1f} MiB over trials 3-10: {np.round(samples, 1)}"
+    # Measured on 2 CPU cores (2026-11-30): without keras_dl.compat's
+    # release of each trial's traced graphs, TensorFlow keeps every trial's train step alive and
+    # the resident size climbs in a straight line, 8.4-10.3 MiB a trial over trials 3-10 in three
+    # runs; with it, the size wanders by up to ±20 MiB of allocator jitter around a flat level
+    # once the first two trials have warmed TensorFlow's kernels and pools (slopes -2.1 to +2.1
+    # MiB a trial in five runs, one of them CI's). The least-squares slope over trials 3-10 uses
+    # all eight samples, so one high or low trial moves it little; 5 MiB a trial separates the two.
+    trials = np.arange(3, 11)
+    slope = np.polyfit(trials, samples[2:], 1)[0]
+    assert slope < 5, (f"RSS climbed {slope:.1f} MiB a trial over trials 3-10: "
+                       f"{np.round(samples, 1)}")
 
 
 @pytest.mark.parametrize(
