@@ -39,7 +39,7 @@ from keras_dl.registry import register_model
         "batch_size": hp.Choice("batch_size", [64, 128]),
     },
     smoke_kwargs={"input_shape": (28, 28, 1), "num_classes": 3, "width_multiplier": 0.0625},
-    train_defaults={"epochs": 30, "batch_size": 128, "learning_rate": 1e-4},
+    train_defaults={"epochs": 30, "batch_size": 128, "learning_rate": 1e-3},
     default_params=62_378_344,
 )
 def alexnet(*, input_shape=(224, 224, 3), num_classes=1000, include_top=True, pooling=None,
