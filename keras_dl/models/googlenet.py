@@ -181,7 +181,9 @@ def googlenet_training_model(model, width_multiplier=None):
     outputs = {"predictions": model.output}
     for key, tensor in taps.items():
         outputs[key] = _auxiliary_head(tensor, num_classes, activation, width_multiplier, key)
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_with_aux")
+    # `model.inputs[0]`, not the list: the trainer then takes a bare image batch as `model`
+    # does, without Keras's warning that the input structure does not match.
+    return keras.Model(model.inputs[0], outputs, name=f"{model.name}_with_aux")
 
 
 def aux_loss_weights(weight=AUX_LOSS_WEIGHT):
