@@ -39,23 +39,24 @@ def test_pipeline_has_each_layer_and_changes_training_batches_only():
     images = np.random.default_rng(0).random((32, 16, 16, 3)).astype("float32")
     pipeline = build_augmentation(FULL, images=images, seed=1)
     names = [layer.name for layer in pipeline.layers]
-    assert names == ["flip", "translate", "rotate", "shear", "crop_pad", "crop", "contrast",
-                     "noise", "pca_jitter"]
+    assert names == ["flip", "translate", "rotate", "shear", "crop", "contrast", "noise",
+                     "pca_jitter"]
     out = np.asarray(pipeline(images[:8], training=True))
     assert out.shape == images[:8].shape and not np.allclose(out, images[:8])
-    for name in ("flip", "rotate", "noise", "pca_jitter"):  # identity at inference
+    for name in ("flip", "rotate", "crop", "noise", "pca_jitter"):  # identity at inference
         layer = pipeline.get_layer(name)
         np.testing.assert_allclose(layer(images[:2], training=False), images[:2], atol=1e-6)
 
 
-def test_crop_pads_then_crops_back_to_size_and_shifts_content():
-    image = np.zeros((1, 8, 8, 1), "float32")
-    image[0, 3:5, 3:5, 0] = 1
+def test_crop_pads_then_crops_back_to_size_and_shifts_each_image_on_its_own():
+    images = np.zeros((16, 8, 8, 1), "float32")
+    images[:, 3:5, 3:5, 0] = 1
     pipeline = build_augmentation("crop=2", input_shape=(8, 8, 1), seed=0)
-    outs = [np.asarray(pipeline(image, training=True)) for _ in range(10)]
-    assert all(o.shape == (1, 8, 8, 1) for o in outs)
-    assert all(o.sum() == pytest.approx(4) for o in outs)  # the square is shifted, not cut
-    assert len({tuple(np.argwhere(o[0, ..., 0])[0]) for o in outs}) > 1
+    out = np.asarray(pipeline(images, training=True))
+    assert out.shape == (16, 8, 8, 1)
+    assert np.allclose(out.sum(axis=(1, 2, 3)), 4)  # the square is shifted, not cut
+    # one batch: the images land at different places (Keras' RandomCrop moves them together)
+    assert len({tuple(np.argwhere(o[..., 0])[0]) for o in out}) > 4
 
 
 def test_pca_jitter_refuses_grey_images():
@@ -99,7 +100,7 @@ def test_trainer_records_augment_and_keeps_it_out_of_the_model(tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["augment"] == "flip,crop=1"
     layer_types = {type(layer).__name__ for layer in result.model.layers}
-    assert not layer_types & {"RandomFlip", "RandomCrop", "Sequential"}
+    assert not layer_types & {"RandomFlip", "RandomPaddedCrop", "Sequential"}
     assert training.resolve_config("nin", dataset="digits")["augment"] is None
 
 

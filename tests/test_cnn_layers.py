@@ -1,5 +1,6 @@
-"""The CNN zoo's custom layers: LRN, stochastic depth, fractal join/drop-path, channel padding
-and PCA colour jitter — their formulas, their randomness, their configs."""
+"""The CNN zoo's custom layers: LRN, stochastic depth, fractal join/drop-path, channel padding,
+PCA colour jitter and per-image padded crops — their formulas, their randomness, their
+configs."""
 
 import keras
 import numpy as np
@@ -11,6 +12,7 @@ from keras_dl.layers import (
     FractalPathSampler,
     LocalResponseNormalization,
     PCAColorJitter,
+    RandomPaddedCrop,
     StochasticDepth,
     linear_survival_probability,
     rgb_principal_components,
@@ -225,3 +227,43 @@ def test_pca_jitter_refuses_grey_images():
         layer(np.zeros((2, 5, 5, 1), "float32"))
     with pytest.raises(ValueError, match="eigenvectors"):
         PCAColorJitter(np.ones(3), np.eye(2))
+
+
+# --- random crops of the zero-padded image ----------------------------------------------------
+
+
+def test_padded_crop_takes_a_window_of_the_padded_image_at_each_images_own_offset():
+    rng = np.random.default_rng(0)
+    images = rng.random((400, 5, 6, 2)).astype("float32") + 1  # no zeros of their own
+    layer = RandomPaddedCrop(2, seed=3)
+    out = np.asarray(layer(images, training=True))
+    assert out.shape == images.shape
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
+    offsets = []
+    for image, crop in zip(padded, out):  # every crop is one window of its padded image
+        found = [(dy, dx) for dy in range(5) for dx in range(5)
+                 if np.array_equal(image[dy:dy + 5, dx:dx + 6], crop)]
+        assert len(found) == 1
+        offsets.append(found[0])
+    counts = np.zeros((5, 5))
+    for dy, dx in offsets:
+        counts[dy, dx] += 1
+    assert counts.min() > 0 and counts.max() < 35  # all 25 offsets, about 16 each
+    np.testing.assert_array_equal(layer(images[:3], training=False), images[:3])
+    np.testing.assert_array_equal(RandomPaddedCrop(0)(images[:3], training=True), images[:3])
+    _round_trip(layer)
+
+
+def test_padded_crop_compiles_in_a_training_graph_and_refuses_bad_arguments():
+    import tensorflow as tf
+
+    layer = RandomPaddedCrop(1, seed=0)
+    crop = tf.function(lambda x: layer(x, training=True), jit_compile=True)
+    x = tf.random.uniform((3, 4, 4, 3)) + 1.0
+    out = crop(x).numpy()
+    assert out.shape == (3, 4, 4, 3) and (out == 0).sum() % 3 == 0  # whole pixels of zeros
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="non-negative integer"):
+            RandomPaddedCrop(bad)
+    with pytest.raises(ValueError, match="batches of images"):
+        RandomPaddedCrop(1)(np.zeros((4, 4, 3), "float32"))

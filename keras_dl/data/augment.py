@@ -19,7 +19,8 @@ is saved or exported into the serving graph.
 | `rotate`     | degrees (10)              | `RandomRotation(v / 360)`                          |
 | `shear`      | shear factor (0.1)        | `RandomShear(v, v)` (an affine map)                |
 | `zoom`       | fraction (0.1)            | `RandomZoom(v)`                                    |
-| `crop`       | padding in pixels (4)     | zero-pad by `v`, `RandomCrop` back to the size     |
+| `crop`       | padding in pixels (4)     | `RandomPaddedCrop(v)`: zero-pad by `v`, crop back  |
+|              |                           | to the size at a random offset for each image      |
 | `contrast`   | factor (0.2)              | `RandomContrast(v)` on [0, 1] images               |
 | `noise`      | standard deviation (0.05) | `GaussianNoise(v)` (additive noise)                |
 | `pca_jitter` | σ of α (0.1)              | `PCAColorJitter` fitted on the training images     |
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_dl.layers import PCAColorJitter
+from keras_dl.layers import PCAColorJitter, RandomPaddedCrop
 
 DEFAULTS = {
     "flip": None,
@@ -107,7 +108,7 @@ def build_augmentation(spec, *, input_shape=None, images=None, seed=0):
     Args:
         spec: a spec string or dict (see the module docstring).
         input_shape: `(height, width, channels)` of the images (taken from `images` if not
-            given); needed by `crop` and `pca_jitter`.
+            given); needed by `pca_jitter`.
         images: training images; `pca_jitter` computes its principal components from them.
         seed: seed of the random layers (each gets `seed + its position`).
     """
@@ -134,11 +135,7 @@ def build_augmentation(spec, *, input_shape=None, images=None, seed=0):
             layers.append(keras.layers.RandomZoom(value, fill_mode="constant",
                                                   seed=layer_seed, name="zoom"))
         elif key == "crop":
-            if input_shape is None:
-                raise ValueError("crop needs the image size (input_shape or images)")
-            height, width = input_shape[0], input_shape[1]
-            layers.append(keras.layers.ZeroPadding2D(value, name="crop_pad"))
-            layers.append(keras.layers.RandomCrop(height, width, seed=layer_seed, name="crop"))
+            layers.append(RandomPaddedCrop(value, seed=layer_seed, name="crop"))
         elif key == "contrast":
             layers.append(keras.layers.RandomContrast(value, value_range=(0, 1),
                                                       seed=layer_seed, name="contrast"))
