@@ -1,16 +1,14 @@
-"""Training and inference throughput of the CNN zoo's small-image variants, and (on a GPU)
-ResNet-50 at 224×224 with mixed precision.
+"""Training and inference throughput of the CNN zoo's small-image variants.
 
 For each model: Fashion-MNIST-shaped data (28×28×1, 10 classes, random pixels: the speed
 does not depend on the values), batch 128. Training samples/s is measured over `--steps`
 optimizer steps after `--warmup` steps (the first traces the graph); inference samples/s over
 `--steps` `predict_on_batch` calls after a warm-up. One model at a time, in one process.
 
-`--gpu-resnet50` measures ResNet-50 (paper stem, 224×224×3, 1000 classes) training images/s
-under the `mixed_float16` policy, batch `--gpu-batch` (256), on the first GPU; it refuses to
-run without one.
+ResNet-50 at 224×224 on a GPU with mixed precision is `bench/cnn_gpu.py throughput`, which
+runs on any Keras backend (the lent GPU machines have JAX, not TensorFlow).
 
-    python bench/cnn_throughput.py [--models resnet20,nin] [--quick] [--gpu-resnet50]
+    python bench/cnn_throughput.py [--models resnet20,nin] [--quick]
 """
 
 from __future__ import annotations
@@ -77,31 +75,6 @@ def measure(name, kwargs, *, steps, warmup, batch=BATCH, input_shape=(28, 28, 1)
             "inference_samples_per_s": round(infer_rate, 1), "finite_loss": finite}
 
 
-def gpu_resnet50(batch, steps, warmup):
-    if not tf.config.list_physical_devices("GPU"):
-        raise SystemExit("--gpu-resnet50 needs a GPU; none is visible to TensorFlow")
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        keras.utils.set_random_seed(0)
-        model = keras_dl.create_model("resnet50", input_shape=(224, 224, 3), num_classes=1000)
-        model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
-                      loss="sparse_categorical_crossentropy")
-        rng = np.random.default_rng(0)
-        x = tf.constant(rng.random((batch, 224, 224, 3), dtype="float32"))
-        y = tf.constant(rng.integers(0, 1000, batch))
-        for _ in range(warmup):
-            model.train_on_batch(x, y)
-        start = time.perf_counter()
-        for _ in range(steps):
-            model.train_on_batch(x, y)
-        rate = steps * batch / (time.perf_counter() - start)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    gpu = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
-    return {"model": "resnet50 224x224x3, 1000 classes", "policy": "mixed_float16",
-            "batch": batch, "train_images_per_s": round(rate, 1), "gpu": gpu.get("device_name")}
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(SMALL_VARIANTS),
@@ -109,9 +82,6 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20, help="timed steps (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     parser.add_argument("--quick", action="store_true", help="3 timed steps, 1 warm-up")
-    parser.add_argument("--gpu-resnet50", action="store_true",
-                        help="also ResNet-50 224x224 training with mixed_float16 on a GPU")
-    parser.add_argument("--gpu-batch", type=int, default=256)
     parser.add_argument("--output", help="also write the JSON report to this file")
     args = parser.parse_args(argv)
     names = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -135,9 +105,6 @@ def main(argv=None):
               f" samples/s  inference {row['inference_samples_per_s']:9.1f} samples/s",
               flush=True)
         keras.backend.clear_session()
-    if args.gpu_resnet50:
-        report["gpu_resnet50"] = gpu_resnet50(args.gpu_batch, args.steps, args.warmup)
-        print(report["gpu_resnet50"])
     print(json.dumps(report, indent=2))
     if args.output:
         with open(args.output, "w") as stream:

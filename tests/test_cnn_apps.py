@@ -1,6 +1,7 @@
 """Smoke runs of the CNN apps and the throughput bench: they run and write what they promise."""
 
 import json
+import time
 
 import pytest
 
@@ -101,15 +102,24 @@ def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tm
     assert (run / "model.keras").stat().st_mtime_ns != saved
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--models", "resnet9000"], "unknown model 'resnet9000'"),
-    (["--width-multiplier", "0"], "--width-multiplier must be a positive number, got 0.0"),
-    (["--learning-rate", "-1"], "--learning-rate must be a positive number, got -1.0"),
+@pytest.mark.parametrize("script, argv, message", [
+    ("apps/cnn_zoo", ["--models", "resnet9000"], "unknown model 'resnet9000'"),
+    ("apps/cnn_zoo", ["--width-multiplier", "0"],
+     "--width-multiplier must be a positive number, got 0.0"),
+    ("apps/cnn_zoo", ["--learning-rate", "-1"],
+     "--learning-rate must be a positive number, got -1.0"),
+    ("bench/cnn_gpu", ["train", "resnet7"], "unknown model 'resnet7'; allowed: lenet5"),
+    ("bench/cnn_gpu", ["train", "resnet18", "--precision", "float32,mixed_float16"],
+     "train takes one --precision"),
+    ("bench/cnn_gpu", ["throughput", "--precision", "half"],
+     "unknown precision 'half'; allowed: float32"),
+    ("bench/cnn_gpu", ["train", "resnet18", "--budget", "0"],
+     "must be a positive number, got '0'"),
 ])
-def test_cnn_zoo_rejects_bad_arguments(capsys, argv, message):
-    app = load_script("apps", "cnn_zoo")
+def test_cnn_scripts_reject_bad_arguments_with_exit_2(capsys, script, argv, message):
+    script = load_script(*script.split("/"))
     with pytest.raises(SystemExit) as exit_:
-        app.main(argv)
+        script.main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
 
@@ -122,3 +132,54 @@ def test_throughput_bench_quick(tmp_path, capsys):
     row = report["results"]["nin"]
     assert row["train_samples_per_s"] > 0 and row["inference_samples_per_s"] > 0
     assert row["finite_loss"]
+
+
+@pytest.mark.apps
+def test_gpu_bench_trains_a_zoo_network_and_times_resnet50(tmp_path, capsys):
+    """bench/cnn_gpu.py on the CPU and the default backend: the same code the GPU runs."""
+    bench = load_script("bench", "cnn_gpu")
+    log = tmp_path / "epochs.jsonl"
+    assert bench.main(["train", "resnet18", "--quick", "--epochs", "2", "--budget", "600",
+                       "--log", str(log), "--output", str(tmp_path / "t.json")]) == 0
+    train = json.loads((tmp_path / "t.json").read_text())["train"]
+    assert train["augment"] == "flip,crop=4" and train["builder_kwargs"]["width_multiplier"]
+    assert train["epochs_run"] == len(train["epoch_seconds"]) == 2
+    assert train["train_examples"] == 900 and train["test_examples"] == 500
+    assert 0 <= train["test_accuracy"] <= 1 and train["published"][1] == 0.949
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [row["epoch"] for row in lines] == [1, 2]
+    assert lines[1]["learning_rate"] < lines[0]["learning_rate"]  # the cosine over 2 epochs
+    assert bench.main(["throughput", "--precision", "float32,mixed_bfloat16", "--batch", "2",
+                       "--steps", "1", "--warmup", "1", "--image-size", "32",
+                       "--output", str(tmp_path / "p.json")]) == 0
+    rows = json.loads((tmp_path / "p.json").read_text())["throughput"]
+    assert [row["precision"] for row in rows] == ["float32", "mixed_bfloat16"]
+    assert all(row["train_images_per_s"] > 0 and row["finite_loss"] for row in rows)
+
+
+def test_budget_fixes_the_epoch_count_after_the_second_epoch():
+    bench = load_script("bench", "cnn_gpu")
+
+    class Model:
+        stop_training = False
+
+    timer = bench.EpochBudget(30, budget=100)
+    timer.set_model(Model())
+    timer.on_train_begin()
+    timer._train_start -= 25  # 25 s so far: the first epoch (with compilation) took 15 s
+    timer.seconds = [15.0]
+    timer._epoch_start = timer._train_start + 15
+    timer.on_epoch_end(1)  # the second took 10 s: 75 s left, room for 7 more epochs
+    assert timer.epochs == 9 and not timer.model.stop_training
+    timer.budget = None
+    timer._epoch_start = time.perf_counter()
+    timer.on_epoch_end(8)
+    assert timer.model.stop_training and not timer.cut_short
+    timer = bench.EpochBudget(30, budget=50)  # running slower than the second epoch said
+    timer.set_model(Model())
+    timer.model.stop_training = False
+    timer.on_train_begin()
+    timer._train_start -= 48
+    timer._epoch_start = timer._train_start + 38
+    timer.on_epoch_end(4)  # 48 s spent, and another 10 s epoch would end at 58 s > 1.1 × 50
+    assert timer.model.stop_training and timer.cut_short
