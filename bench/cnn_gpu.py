@@ -15,12 +15,12 @@ compiles), on random pixels held on the device; it prints and records training i
 `apps/cnn_zoo.py` (its builder arguments and augmentation, 54,000/6,000 train/validation split
 with seed 0, batch 128, Adam at the registered rate, cosine annealing to 1% over the epochs,
 early stopping on validation loss with patience 5 and the best weights restored, as
-`keras-dl train` does), then reports test accuracy on the 10,000 test images. The augmentation
-model runs on each training batch (in float32) before the compiled step, as in the trainer's
-input pipeline. With `--budget SECONDS` the number of epochs is fixed after the second epoch (the
-first holds the compilation) to as many as fit in the budget, at most `--epochs`, and the
-cosine runs over that count (the first two epochs take the rates of `--epochs`, which differ
-from it by under 1%).
+`keras-dl train` does), then reports test accuracy on the 10,000 test images. The
+augmentation model runs on each training batch in float32, as in the trainer's input
+pipeline: inside the compiled training step when all its layers compile (flip and crop do),
+else before it. With `--budget SECONDS` the number of epochs is fixed after the second epoch
+(the first holds the compilation) to as many as fit in the budget, at most `--epochs`, and the
+cosine runs over that count (the second epoch takes its rate from `--epochs`, under 1% off).
 
     KERAS_BACKEND=jax python bench/cnn_gpu.py throughput --precision mixed_float16,float32
     KERAS_BACKEND=jax python bench/cnn_gpu.py train wrn28_10 --precision mixed_bfloat16 --budget 400
@@ -118,21 +118,44 @@ def resnet50_throughput(precision, *, batch, steps, warmup, image_size=224, clas
         keras.mixed_precision.set_global_policy("float32")
     return {"model": f"resnet50 {image_size}x{image_size}x3, {classes} classes",
             "parameters": int(model.count_params()), "precision": precision,
-        "jit_compile": bool(model.jit_compile), "batch": batch,
-            "steps": steps, "warmup_steps": warmup, "warmup_seconds": round(warmup_seconds, 1),
+            "jit_compile": bool(model.jit_compile), "batch": batch, "steps": steps,
+            "warmup_steps": warmup, "warmup_seconds": round(warmup_seconds, 1),
             "train_images_per_s": round(steps * batch / seconds, 1),
             "finite_loss": bool(np.isfinite(loss))}
+
+
+class TrainingOnly(keras.layers.Layer):
+    """The augmentation model inside the compiled training step: applied to each training
+    batch, never to validation or test images (as in the trainer's input pipeline)."""
+
+    def __init__(self, augmentation, **kwargs):
+        super().__init__(**kwargs)
+        self.augmentation = augmentation
+
+    def build(self, input_shape):
+        self.augmentation.build(input_shape)
+
+    def call(self, inputs, training=None):
+        return self.augmentation(inputs, training=True) if training else inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def compiles(augmentation):
+    """Whether every layer of the augmentation model can run inside an XLA-compiled step."""
+    return all(layer.supports_jit for layer in augmentation.layers)
 
 
 class AugmentedBatches(keras.utils.PyDataset):
     """Shuffled training batches with the augmentation model applied to each batch's images, as
     the trainer's input pipeline does (`keras_dl.data.augment_batches`).
 
-    It runs outside the compiled training step, as in the trainer: several of Keras' image
-    layers (`RandomTranslation`, `RandomRotation`, `RandomShear`, `RandomZoom`, `RandomCrop`)
-    declare `supports_jit = False`, and one such layer inside the model makes Keras run the
-    whole step op by op (seen on an H200: ResNet-18's first epoch took 456 s that way, against
-    48 s with the compilation when the augmentation ran here).
+    For augmentations that cannot be compiled: several of Keras' image layers
+    (`RandomTranslation`, `RandomRotation`, `RandomShear`, `RandomZoom`, `RandomCrop`) declare
+    `supports_jit = False`, and one such layer inside the model makes Keras run the whole step
+    op by op (seen on an H200: ResNet-18's first epoch took 456 s that way, against 48 s with
+    the compilation when the augmentation ran here, before the step).
     """
 
     def __init__(self, x, y, batch_size, augmentation=None, seed=0):
@@ -228,7 +251,14 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
     try:
         model = keras_dl.create_model(name, input_shape=x.shape[1:], num_classes=10, **kwargs)
         float32_output(model)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+        in_graph = augmentation is not None and compiles(augmentation)
+        if in_graph:  # flip and crop: compiled into the training step with the network
+            inputs = keras.Input(x.shape[1:])
+            augmented = TrainingOnly(augmentation, dtype="float32", name="augmentation")(inputs)
+            fit_model = keras.Model(inputs, model(augmented), name=f"{name}_training")
+        else:
+            fit_model = model
+        fit_model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                           loss=keras.losses.SparseCategoricalCrossentropy(),
                           metrics=["accuracy"])
     finally:
@@ -245,9 +275,14 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
     if log_path is not None:
         callbacks.append(HistoryLog(log_path, timer))
     started = time.perf_counter()
-    batches = AugmentedBatches(x_train, y_train, batch_size, augmentation, seed=seed)
-    history = model.fit(batches, epochs=epochs, validation_data=(x_val, y_val),
-                        callbacks=callbacks, verbose=0)
+    if augmentation is None or in_graph:
+        history = fit_model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
+                                validation_data=(x_val, y_val), shuffle=True,
+                                callbacks=callbacks, verbose=0)
+    else:
+        batches = AugmentedBatches(x_train, y_train, batch_size, augmentation, seed=seed)
+        history = fit_model.fit(batches, epochs=epochs, validation_data=(x_val, y_val),
+                                callbacks=callbacks, verbose=0)
     train_seconds = time.perf_counter() - started
     probabilities = model.predict(x_test, batch_size=500, verbose=0)
     test_accuracy = float(np.mean(np.argmax(probabilities, axis=-1) == y_test))
@@ -256,7 +291,9 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
     return {
         "model": name, "builder_kwargs": kwargs, "augment": entry.get("augment"),
         "parameters": int(model.count_params()), "precision": precision,
-        "jit_compile": bool(model.jit_compile),
+        "jit_compile": bool(fit_model.jit_compile),
+        "augmentation_runs": None if augmentation is None
+        else "in the compiled step" if in_graph else "before each step",
         "batch_size": batch_size, "learning_rate": learning_rate,
         "epochs_planned": timer.epochs, "epochs_run": len(val_loss),
         "best_epoch": int(np.argmin(val_loss)) + 1, "budget_seconds": budget,
@@ -312,7 +349,8 @@ def parse_args(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("throughput", help="ResNet-50 224x224 training images/s")
     p.add_argument("--precision", type=precision_list, default=["mixed_float16"],
-                   help=f"comma-separated policies (default mixed_float16): {', '.join(PRECISIONS)}")
+                   help="comma-separated policies (default mixed_float16): "
+                   + ", ".join(PRECISIONS))
     p.add_argument("--batch", type=positive_int, default=256, help="batch size (default 256)")
     p.add_argument("--steps", type=positive_int, default=20, help="timed steps (default 20)")
     p.add_argument("--warmup", type=positive_int, default=3, help="untimed steps (default 3)")

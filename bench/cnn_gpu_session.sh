@@ -6,17 +6,17 @@
 #
 # WHEELS_DIR holds the keras, namex and optree wheels when the machine lacks Keras;
 # FASHION_MNIST_DIR the four IDX .gz files when neither of keras_dl's offline places has them.
-# In order: ResNet-50 224x224 training throughput under mixed_float16 (alone on the GPU); then
-# WRN-28-10 and ResNet-18 trained at once (mixed_bfloat16, each its own process), both fitted
-# to end by TRAIN_END seconds after the start; then throughput under mixed_bfloat16 and
-# float32 while time is left before END. The trainings write their JSON, epoch log and output
-# into OUT_DIR; the throughput reports go to standard output (tee it to keep them).
+# In order: ResNet-50 224x224 training throughput under each of PRECISIONS (default
+# mixed_float16, mixed_bfloat16 and float32; alone on the GPU), then the networks of MODELS
+# (default WRN-28-10 and ResNet-18) trained at once, mixed_bfloat16, each in its own process
+# and fitted to end by TRAIN_END seconds after the start. The trainings write their JSON, epoch
+# log and output into OUT_DIR; the throughput report goes to standard output (tee it).
 set -uo pipefail
 out=${1:?usage: bash bench/cnn_gpu_session.sh OUT_DIR [WHEELS_DIR] [FASHION_MNIST_DIR]}
 wheels=${2:-}
 fashion=${3:-}
 TRAIN_END=${TRAIN_END:-470}
-END=${END:-575}
+END=${END:-560}
 # QUICK=1: a smoke run of the whole sequence (tiny ResNet-50 steps, --quick trainings)
 if [ "${QUICK:-0}" = 1 ]; then
     tput=(--batch 4 --steps 2 --warmup 1 --image-size 64); train=(--quick)
@@ -38,25 +38,19 @@ fi
 nvidia-smi -L
 python3 -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)"
 
-echo "== $(elapsed) s: resnet50 throughput, mixed_float16"
-timeout 150 python3 bench/cnn_gpu.py throughput --precision mixed_float16 "${tput[@]}" 2>&1
+precisions=${PRECISIONS:-mixed_float16,mixed_bfloat16,float32}
+echo "== $(elapsed) s: resnet50 throughput, $precisions"
+timeout 240 python3 bench/cnn_gpu.py throughput --precision "$precisions" "${tput[@]}" 2>&1
 
+models=${MODELS:-wrn28_10 resnet18}
 budget=$(( TRAIN_END - $(elapsed) - 20 ))
-echo "== $(elapsed) s: wrn28_10 and resnet18, mixed_bfloat16, budget ${budget} s each"
+echo "== $(elapsed) s: $models, mixed_bfloat16, budget ${budget} s each"
 export XLA_PYTHON_CLIENT_MEM_FRACTION=0.4
-for model in wrn28_10 resnet18; do
+for model in $models; do
     timeout $(( END - $(elapsed) - 10 )) python3 bench/cnn_gpu.py train "$model" \
         --precision mixed_bfloat16 --budget "$budget" "${train[@]}" --log "$out/$model.jsonl" \
         --output "$out/$model.json" > "$out/$model.txt" 2>&1 &
 done
 wait
-unset XLA_PYTHON_CLIENT_MEM_FRACTION
-for model in wrn28_10 resnet18; do grep -v '^ \|^[{}]' "$out/$model.txt" | tail -4; done
-
-for precision in mixed_bfloat16 float32; do
-    left=$(( END - $(elapsed) ))
-    if [ "$left" -lt 60 ]; then echo "== $(elapsed) s: no time left for $precision"; continue; fi
-    echo "== $(elapsed) s: resnet50 throughput, $precision"
-    timeout "$left" python3 bench/cnn_gpu.py throughput --precision "$precision" "${tput[@]}" 2>&1
-done
+for model in $models; do grep -v '^ \|^[{}]' "$out/$model.txt" | tail -4; done
 echo "== $(elapsed) s: done"

@@ -3,6 +3,7 @@
 import json
 import time
 
+import numpy as np
 import pytest
 
 from _scripts import load_script
@@ -144,6 +145,7 @@ def test_gpu_bench_trains_a_zoo_network_and_times_resnet50(tmp_path, capsys):
     train = json.loads((tmp_path / "t.json").read_text())["train"]
     assert train["augment"] == "flip,crop=4" and train["builder_kwargs"]["width_multiplier"]
     assert train["epochs_run"] == len(train["epoch_seconds"]) == 2
+    assert train["augmentation_runs"] == "in the compiled step"  # flip and crop compile
     assert train["train_examples"] == 900 and train["test_examples"] == 500
     assert 0 <= train["test_accuracy"] <= 1 and train["published"][1] == 0.949
     lines = [json.loads(line) for line in log.read_text().splitlines()]
@@ -183,3 +185,26 @@ def test_budget_fixes_the_epoch_count_after_the_second_epoch():
     timer._epoch_start = timer._train_start + 38
     timer.on_epoch_end(4)  # 48 s spent, and another 10 s epoch would end at 58 s > 1.1 × 50
     assert timer.model.stop_training and timer.cut_short
+
+
+def test_gpu_bench_compiles_flip_and_crop_and_augments_other_layers_before_the_step():
+    from keras_dl.data.augment import build_augmentation
+
+    bench = load_script("bench", "cnn_gpu")
+    assert bench.compiles(build_augmentation("flip,crop=4", input_shape=(8, 8, 1)))
+    rotate = build_augmentation("flip,rotate=10", input_shape=(8, 8, 1))
+    assert not bench.compiles(rotate)  # Keras' RandomRotation: supports_jit = False
+    x = np.random.default_rng(0).random((10, 8, 8, 1)).astype("float32") + 1
+    y = np.arange(10)
+    batches = bench.AugmentedBatches(x, y, 4, rotate, seed=0)
+    assert len(batches) == 3
+    seen = []
+    for index in range(len(batches)):
+        images, labels = batches[index]
+        assert images.shape == (len(labels), 8, 8, 1)
+        assert not np.allclose(images, x[labels])  # augmented
+        seen += labels.tolist()
+    assert sorted(seen) == list(range(10)) and seen != list(range(10))  # shuffled, all once
+    first = batches.order.copy()
+    batches.on_epoch_end()
+    assert not np.array_equal(first, batches.order)
