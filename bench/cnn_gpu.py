@@ -3,8 +3,9 @@ mixed precision, and the small-image networks trained on Fashion-MNIST against t
 numbers.
 
 The GPU machines lent to this project carry JAX, not TensorFlow, so this script imports no
-TensorFlow and runs under `KERAS_BACKEND=jax` (or torch, or tensorflow) with only Keras, NumPy
-and keras_dl; Fashion-MNIST comes from keras_dl's offline IDX files.
+TensorFlow of its own and needs only Keras, NumPy and keras_dl; Fashion-MNIST comes from
+keras_dl's offline IDX files. Run under `KERAS_BACKEND=jax` (on the H200) and tensorflow (the
+tests); the torch backend is untried.
 
 `throughput` builds ResNet-50 (paper stem, 224×224×3, 1000 classes) under each `--precision`
 policy (the softmax kept in float32), compiles it with SGD + momentum 0.9 and times
