@@ -91,6 +91,9 @@ def parse_args(argv=None):
                         help="thin (or widen) every model that takes a width multiplier")
     parser.add_argument("--learning-rate", type=float,
                         help="Adam's initial rate for every model (default: the model's)")
+    parser.add_argument("--precision", default="float32", choices=training.PRECISIONS,
+                        help="float32 (default), mixed_float16 (GPUs) or mixed_bfloat16 (GPUs; "
+                             "CPUs with bfloat16 units, e.g. AMX)")
     parser.add_argument("--output", default="apps/output/cnn_zoo")
     parser.add_argument("--resume", action="store_true",
                         help="keep finished runs in --output with the same settings and continue "
@@ -146,7 +149,8 @@ def plan(args):
             kwargs["width_multiplier"] = args.width_multiplier
         settings = dict(dataset="fashion_mnist", epochs=epochs, batch_size=args.batch_size,
                         limit=limit, seed=args.seed, builder_kwargs=kwargs,
-                        learning_rate=args.learning_rate, augment=entry.get("augment"))
+                        learning_rate=args.learning_rate, augment=entry.get("augment"),
+                        precision=args.precision)
         runs.append((name, Path(args.output) / "runs" / name, settings))
     return runs
 
@@ -235,6 +239,7 @@ def main(argv=None):
             "model": name,
             "builder_kwargs": kwargs,
             "augment": entry.get("augment"),
+            "precision": settings["precision"],
             "parameters": int(model.count_params()),
             "epochs": metrics["epochs_run"],
             "seconds_per_epoch": metrics["train_seconds"] / max(1, metrics["epochs_run"]),

@@ -118,7 +118,7 @@ def cmd_train(args):
         patience=args.patience, validation_fraction=args.validation_fraction, seed=args.seed,
         limit=args.limit, builder_kwargs=builder_kwargs, augment=args.augment,
         pretrain_epochs=args.pretrain_epochs, pretraining=args.pretrain_unit,
-        finetune=args.finetune, propagate=args.propagate,
+        finetune=args.finetune, propagate=args.propagate, precision=args.precision,
     )
     resolve_config(args.model, **settings)  # every bad setting fails here, before any output
     settings.update(strategy=args.strategy, gpus=args.gpus)
@@ -367,6 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", metavar="SPEC",
                    help="augment the training batches, e.g. flip,translate=0.1,rotate=10,"
                         "shear=0.1,crop=4,contrast=0.2,noise=0.05,pca_jitter=0.1")
+    p.add_argument("--precision", default="float32",
+                   choices=("float32", "mixed_float16", "mixed_bfloat16"),
+                   help="float32 (default), or mixed precision for classifiers: mixed_float16 "
+                   "(GPUs) or mixed_bfloat16 (GPUs; CPUs with bfloat16 units, e.g. AMX)")
     p.add_argument("--run-dir", help="where to write the run (default runs/MODEL-DATASET-TIME)")
     p.add_argument("--overwrite", action="store_true", help="delete an existing run dir first")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",

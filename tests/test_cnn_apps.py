@@ -109,6 +109,7 @@ def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tm
      "--width-multiplier must be a positive number, got 0.0"),
     ("apps/cnn_zoo", ["--learning-rate", "-1"],
      "--learning-rate must be a positive number, got -1.0"),
+    ("apps/cnn_zoo", ["--precision", "half"], "--precision: invalid choice: 'half'"),
     ("bench/cnn_gpu", ["train", "resnet7"], "unknown model 'resnet7'; allowed: lenet5"),
     ("bench/cnn_gpu", ["train", "resnet18", "--precision", "float32,mixed_float16"],
      "train takes one --precision"),

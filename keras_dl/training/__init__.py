@@ -12,6 +12,7 @@ from keras_dl.training.callbacks import (
 )
 from keras_dl.training.trainer import (
     OPTIMIZERS,
+    PRECISIONS,
     RunDirError,
     TrainResult,
     build_from_config,
@@ -32,6 +33,7 @@ from keras_dl.training import rbm  # noqa: E402,F401  (registers the "rbm" unit)
 __all__ = [
     "LR_SCHEDULES",
     "OPTIMIZERS",
+    "PRECISIONS",
     "PreciseBatchNorm",
     "RunDirError",
     "TrainResult",

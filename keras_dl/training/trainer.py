@@ -14,6 +14,7 @@ epoch.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -36,6 +37,12 @@ from keras_dl.training.callbacks import (
 )
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
+# Keras dtype policies a run can train under (`keras.mixed_precision`): the mixed ones compute
+# in 16 bits and keep the weights in float32; mixed_float16 also scales the loss.
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# Settings that config.json holds only when they differ from these defaults, so that runs
+# written before a setting existed resume unchanged; a run is compared on them either way.
+OPTIONAL_SETTINGS = {"precision": "float32", "pretraining": None}
 FALLBACK_DEFAULTS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3}
 
 
@@ -115,7 +122,8 @@ def fit_data(task, x, y):
 def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learning_rate=None,
                    optimizer="adam", lr_schedule="cosine", patience=5, validation_fraction=0.1,
                    seed=0, limit=None, builder_kwargs=None, augment=None, pretrain_epochs=None,
-                   pretraining=None, finetune="all", propagate="probabilities") -> dict:
+                   pretraining=None, finetune="all", propagate="probabilities",
+                   precision="float32") -> dict:
     """Check every setting and fill in the defaults; `ValueError` naming the first bad one."""
     info = registry.model_info(model_name)
     builder_kwargs = dict(builder_kwargs or {})
@@ -156,6 +164,13 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
     resolved_builder = {**info.defaults(), **builder_kwargs}
     pretraining_config = _resolve_pretraining(info, pretrain_epochs, pretraining, finetune,
                                               propagate, defaults)
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
+    if precision != "float32" and (info.task != "classification" or pretraining_config):
+        raise ValueError(
+            f"precision {precision} is for classifiers trained without pre-training; model "
+            f"{model_name!r} is {info.task}{' with pre-training' if pretraining_config else ''}"
+            " (use float32)")
     return {
         "model": model_name,
         "family": info.family,
@@ -173,6 +188,7 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         "augment": augment,
         # only present when the run pre-trains, so runs without it keep their old configs
         **({"pretraining": pretraining_config} if pretraining_config else {}),
+        **({"precision": precision} if precision != "float32" else {}),
     }
 
 
@@ -220,13 +236,61 @@ def _jsonable(value):
     return value
 
 
+@contextlib.contextmanager
+def precision_policy(precision: str):
+    """Keras' global dtype policy set to `precision` inside the block (layers made there
+    compute in it), restored after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def float32_outputs(model: keras.Model) -> keras.Model:
+    """Run the layers that make `model`'s outputs in float32 (Keras' mixed-precision advice:
+    a softmax in 16 bits loses the small probabilities the loss takes the log of)."""
+    for tensor in model.outputs:
+        layer = tensor._keras_history[0]
+        if layer.dtype_policy.compute_dtype != "float32":
+            layer.dtype_policy = "float32"
+    return model
+
+
+def _float32_policies(value):
+    """A serialized Keras object with every dtype policy in it replaced by float32."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "DTypePolicy" and "name" in value.get("config", {}):
+            return {**value, "config": {**value["config"], "name": "float32"}}
+        return {key: _float32_policies(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_float32_policies(item) for item in value]
+    return value
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """`model` itself if it computes in float32 throughout, else the same network rebuilt in
+    float32 with the same weights (mixed precision keeps them in float32: nothing is lost)."""
+    if all(layer.dtype_policy.name == "float32" for layer in model._flatten_layers()):
+        return model
+    with precision_policy("float32"):
+        copy = keras.saving.deserialize_keras_object(
+            _float32_policies(keras.saving.serialize_keras_object(model)))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def build_from_config(config: dict) -> keras.Model:
-    """Build the model a resolved config describes."""
+    """Build the model a resolved config describes (under its precision, outputs in float32)."""
     kwargs = dict(config["builder_kwargs"])
     for key, value in kwargs.items():
         if isinstance(value, list):
             kwargs[key] = tuple(value)
-    return registry.create_model(config["model"], **kwargs)
+    precision = config.get("precision", "float32")
+    with precision_policy(precision):
+        model = registry.create_model(config["model"], **kwargs)
+    return float32_outputs(model) if precision != "float32" else model
 
 
 def _prepare_run_dir(run_dir: Path, config: dict, overwrite: bool) -> bool:
@@ -267,9 +331,10 @@ def changed_setting(run_dir, config: dict):
     if not config_file.exists():
         return None
     held = json.loads(config_file.read_text())
-    for key in config:
-        if held.get(key) != config[key]:
-            return key, held.get(key), config[key]
+    for key in [*config, *(key for key in OPTIONAL_SETTINGS if key not in config)]:
+        default = OPTIONAL_SETTINGS.get(key)
+        if held.get(key, default) != config.get(key, default):
+            return key, held.get(key, default), config.get(key, default)
     return None
 
 
@@ -302,7 +367,7 @@ class _TrainingClock(keras.callbacks.Callback):
         self.path.write_text(json.dumps({"seconds": self.seconds, "epochs": epoch + 1}))
 
 
-def _training_model(model, model_name, optimizer, learning_rate):
+def _training_model(model, model_name, optimizer, learning_rate, precision="float32"):
     """`(fit_model, output_names)`: the model to fit and, if it has several outputs, their names.
 
     For most models that is the model itself; a model with auxiliary classifiers gets its
@@ -310,10 +375,13 @@ def _training_model(model, model_name, optimizer, learning_rate):
     """
     from keras_dl.models import training_model_for
 
-    found = training_model_for(model_name, model)
+    with precision_policy(precision):
+        found = training_model_for(model_name, model)
     if found is None:
         return model, ()
     fit_model, loss_weights = found
+    if precision != "float32":
+        float32_outputs(fit_model)
     fit_model.compile(
         optimizer=make_optimizer(optimizer, learning_rate),
         loss={key: keras.losses.SparseCategoricalCrossentropy(from_logits=uses_logits(model))
@@ -329,7 +397,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
           validation_fraction=0.1, seed=0, limit=None, builder_kwargs=None, overwrite=False,
           verbose="auto", extra_callbacks=(), strategy="auto", gpus=None,
           augment=None, pretrain_epochs=None, pretraining=None, finetune="all",
-          propagate="probabilities") -> TrainResult:
+          propagate="probabilities", precision="float32") -> TrainResult:
     """Train `model_name` on `dataset`, evaluate on its test split, write everything to `run_dir`.
 
     Args:
@@ -367,6 +435,12 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         finetune: "all" retrains the whole pre-trained stack with the classifier; "top"
             freezes the stack and trains only the classifier.
         propagate: what each pre-trained layer passes up: "probabilities" or "samples".
+        precision: "float32", or a mixed-precision policy for classifiers, "mixed_float16"
+            (GPUs; the loss is scaled) or "mixed_bfloat16" (GPUs, and CPUs with bfloat16
+            units such as AMX): layers compute in 16 bits, weights stay float32, the output
+            layer runs in float32. Recorded in `config.json`. The test metrics are measured
+            as trained; `model.keras` (and the returned model) is the float32 network with the
+            trained weights, while `checkpoints/` and `backup/` keep the training policy.
 
     A model with auxiliary classifiers (GoogLeNet) is trained through its training model
     (`keras_dl.models.training_model_for`), with the auxiliary losses weighted as its paper
@@ -381,7 +455,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         learning_rate=learning_rate, optimizer=optimizer, lr_schedule=lr_schedule,
         patience=patience, validation_fraction=validation_fraction, seed=seed, limit=limit,
         builder_kwargs=builder_kwargs, augment=augment, pretrain_epochs=pretrain_epochs,
-        pretraining=pretraining, finetune=finetune, propagate=propagate,
+        pretraining=pretraining, finetune=finetune, propagate=propagate, precision=precision,
     )
     info = registry.model_info(model_name)
     run_dir = Path(run_dir)
@@ -401,7 +475,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
             raise ValueError(f"model {model_name!r} rejected its arguments: {error}") from None
         compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss)
         fit_model, label_outputs = _training_model(model, model_name, optimizer,
-                                                   config["learning_rate"])
+                                                   config["learning_rate"], precision)
     if chief:
         resuming = _prepare_run_dir(run_dir, config, overwrite)
     else:  # workers other than the chief keep only their backup, beside the chief's run
@@ -500,6 +574,12 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         "global_batch_size": int(batch * strategy_.num_replicas_in_sync),
         "batch_norm_recalibrated": recalibrate,
     }
+    if config.get("precision", "float32") != "float32":
+        # the test metrics above are the model's as trained; the saved and returned model
+        # computes in float32 (same weights), as serving and evaluation on any device expect
+        model = float32_copy(model)
+        compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss)
+        model.optimizer.build(model.trainable_variables)  # saved whole: loads without warnings
     if chief:  # only the chief writes the final model and metrics
         model.save(run_dir / "model.keras")
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
