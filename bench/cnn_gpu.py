@@ -50,9 +50,13 @@ import numpy as np  # noqa: E402
 import keras_dl  # noqa: E402
 from keras_dl import data  # noqa: E402
 from keras_dl.data.augment import build_augmentation  # noqa: E402
-from keras_dl.training.callbacks import annealed_learning_rate  # noqa: E402
+from keras_dl.training import (  # noqa: E402
+    PRECISIONS,
+    annealed_learning_rate,
+    float32_outputs,
+    precision_policy,
+)
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 QUICK = {"limit": 1000, "test_limit": 500, "epochs": 1, "width_multiplier": 0.125}
 
 
@@ -87,20 +91,12 @@ def device_name():
     return "cpu"
 
 
-def float32_output(model, layer_name="predictions"):
-    """Run the classifier's last layer in float32 (Keras' mixed-precision advice for softmax)."""
-    model.get_layer(layer_name).dtype_policy = "float32"
-    return model
-
-
 def resnet50_throughput(precision, *, batch, steps, warmup, image_size=224, classes=1000):
     """Training images/s of ResNet-50 under `precision` on the default device."""
-    keras.mixed_precision.set_global_policy(precision)
-    try:
+    with precision_policy(precision):
         keras.utils.set_random_seed(0)
-        model = keras_dl.create_model("resnet50", input_shape=(image_size, image_size, 3),
-                                      num_classes=classes)
-        float32_output(model)
+        model = float32_outputs(keras_dl.create_model(
+            "resnet50", input_shape=(image_size, image_size, 3), num_classes=classes))
         model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
                       loss="sparse_categorical_crossentropy")
         rng = np.random.default_rng(0)
@@ -115,8 +111,6 @@ def resnet50_throughput(precision, *, batch, steps, warmup, image_size=224, clas
         for _ in range(steps):
             loss = model.train_on_batch(x, y)  # returns a host float: each step is finished
         seconds = time.perf_counter() - started
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     return {"model": f"resnet50 {image_size}x{image_size}x3, {classes} classes",
             "parameters": int(model.count_params()), "precision": precision,
             "jit_compile": bool(model.jit_compile), "batch": batch, "steps": steps,
@@ -248,10 +242,9 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
     x_test, y_test = data.load_numpy("fashion_mnist", "test", limit=test_limit)
     keras.utils.set_random_seed(seed)
     augmentation = build_augmentation(entry.get("augment"), input_shape=x.shape[1:], seed=seed)
-    keras.mixed_precision.set_global_policy(precision)
-    try:
-        model = keras_dl.create_model(name, input_shape=x.shape[1:], num_classes=10, **kwargs)
-        float32_output(model)
+    with precision_policy(precision):
+        model = float32_outputs(keras_dl.create_model(name, input_shape=x.shape[1:],
+                                                      num_classes=10, **kwargs))
         in_graph = augmentation is not None and compiles(augmentation)
         if in_graph:  # flip and crop: compiled into the training step with the network
             inputs = keras.Input(x.shape[1:])
@@ -262,8 +255,6 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
         fit_model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                           loss=keras.losses.SparseCategoricalCrossentropy(),
                           metrics=["accuracy"])
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     timer = EpochBudget(epochs, budget)
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,

@@ -94,6 +94,10 @@ def test_bad_precisions_fail_before_the_run_dir_is_made(tmp_path, model, overrid
 
 
 def test_cli_precision_option(tmp_path, capsys):
+    # the CLI lists the choices itself (building the parser imports no Keras): the same ones
+    train_parser = cli.build_parser()._subparsers._group_actions[0].choices["train"]
+    option = next(a for a in train_parser._actions if "--precision" in a.option_strings)
+    assert tuple(option.choices) == training.PRECISIONS
     with pytest.raises(SystemExit) as exit_:
         cli.main(["train", "mlp", "--dataset", "digits", "--precision", "half"])
     assert exit_.value.code == 2
