@@ -237,6 +237,109 @@ def test_a_killed_run_resumes_without_redoing_finished_epochs(tmp_path):
     assert result.metrics["train_seconds"] > 0
 
 
+# Early stopping (patience 3) on this sequence, uninterrupted: best at epoch 1, no improvement
+# in epochs 2, 3, 4, so it stops after epoch 4 and restores epoch 1's weights. Forgetting its
+# state at a resume after epoch 2 would make epoch 4 (0.6) the best and run to epoch 7.
+SCRIPTED_VAL_LOSS = [1.0, 0.5, 0.8, 0.7, 0.6, 0.9, 0.9, 0.9]
+
+
+class ScriptedValLoss(keras.callbacks.Callback):
+    """Puts a fixed validation loss into each epoch's logs, before any other callback."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = SCRIPTED_VAL_LOSS[epoch]
+
+
+class Interrupted(Exception):
+    pass
+
+
+class MonitorProbe(keras.callbacks.Callback):
+    """Records the monitoring callbacks' state after every epoch and at the first epoch's start
+    (after `MonitorState` has run), the weights after every epoch, and which epochs ran;
+    raises `Interrupted` after epoch `stop_after`."""
+
+    def __init__(self, callbacks, stop_after=None):
+        super().__init__()
+        self.callbacks, self.stop_after = callbacks, stop_after
+        self.weights, self.ends, self.begin, self.epochs = {}, {}, None, []
+
+    def _state(self):
+        keep = {keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch"),
+                keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter"),
+                keras.callbacks.ModelCheckpoint: ("best",)}
+        return [(type(cb).__name__, attr, getattr(cb, attr)) for cb in self.callbacks
+                for kind, attrs in keep.items() if isinstance(cb, kind) for attr in attrs]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self.epochs:
+            self.begin = self._state()
+        self.epochs.append(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights[epoch] = self.model.get_weights()
+        self.ends[epoch] = self._state()
+        if epoch == self.stop_after:
+            raise Interrupted
+
+
+def _scripted_fit(run_dir, stop_after=None):
+    keras.utils.set_random_seed(0)
+    model = keras_dl.create_model("mlp", input_shape=(4,), hidden_units=(3,), num_classes=2)
+    training.compile_classifier(model, learning_rate=0.05)
+    x = np.random.default_rng(0).random((32, 4), dtype="float32")
+    y = (x[:, 0] > 0.5).astype("int32")
+    callbacks = training.default_callbacks(str(run_dir), lr_schedule="plateau",
+                                           learning_rate=0.05, epochs=8, patience=3)
+    probe = MonitorProbe(callbacks, stop_after)
+    try:
+        model.fit(x, y, validation_data=(x, y), epochs=8, verbose=0,
+                  callbacks=[ScriptedValLoss(), *callbacks, probe])
+    except Interrupted:  # as a kill after the epoch's backup: no on_train_end
+        pass
+    state = next(cb for cb in callbacks if isinstance(cb, training.MonitorState))
+    return model, probe, state
+
+
+def _same_weights(a, b):
+    return len(a) == len(b) and all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+def test_a_resumed_run_keeps_early_stopping_and_the_best_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    _, interrupted, _ = _scripted_fit(run, stop_after=2)
+    assert interrupted.epochs == [0, 1, 2]
+    assert (run / "backup" / "monitor_state.json").exists()
+    assert (run / "backup" / "best_weights.npz").exists()
+
+    model, probe, state = _scripted_fit(run)
+    assert state.restored_from == 3
+    assert probe.epochs == [3, 4]  # stopped where the uninterrupted run stops
+    # every monitor resumes with the state it had after epoch 2 (no fresh `best`)
+    assert probe.begin == interrupted.ends[2]
+    assert ("EarlyStopping", "best", 0.5) in probe.begin
+    # early stopping restored epoch 1's weights, which it had before the interruption
+    assert _same_weights(model.get_weights(), interrupted.weights[1])
+    # and best.keras was not overwritten by the worse epochs after the resume
+    best = keras.saving.load_model(run / "checkpoints" / "best.keras")
+    assert _same_weights(best.get_weights(), interrupted.weights[1])
+    assert not (run / "backup").exists()  # finished: the backup and the state are gone
+
+
+def test_a_state_from_another_epoch_is_not_restored(tmp_path, capsys):
+    run = tmp_path / "run"
+    _scripted_fit(run, stop_after=2)
+    path = run / "backup" / "monitor_state.json"
+    state = json.loads(path.read_text())
+    state["epoch"] = 2  # as if killed between the backup's write and the state's
+    path.write_text(json.dumps(state))
+    _, probe, restored = _scripted_fit(run)
+    assert restored.restored_from is None
+    assert "state is from epoch 2, the backup resumes at epoch 3" in capsys.readouterr().err
+    assert ("EarlyStopping", "best", None) in probe.begin  # afresh, as before this state existed
+    assert probe.epochs[0] == 3 and probe.epochs[-1] > 4
+
+
 def test_resuming_with_other_settings_is_refused(tmp_path):
     run = tmp_path / "run"
     run.mkdir()

@@ -2,6 +2,7 @@
 
 from keras_dl.training.callbacks import (
     LR_SCHEDULES,
+    MonitorState,
     PreciseBatchNorm,
     WeightSnapshots,
     annealed_learning_rate,
@@ -35,6 +36,7 @@ from keras_dl.training import rbm  # noqa: E402,F401  (registers the "rbm" unit)
 
 __all__ = [
     "LR_SCHEDULES",
+    "MonitorState",
     "OPTIMIZERS",
     "PRECISIONS",
     "PreciseBatchNorm",

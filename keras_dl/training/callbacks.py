@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import sys
 
 import keras
 import numpy as np
@@ -57,7 +59,8 @@ def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, 
     Early stopping on validation loss (best weights restored), learning-rate annealing,
     TensorBoard logs (`tensorboard/`), the best model so far (`checkpoints/best.keras`), the
     history (`history.csv`, appended to on resume) and `BackupAndRestore` (`backup/`), so a
-    killed run continues from its last finished epoch when rerun with the same run dir.
+    killed run continues from its last finished epoch when rerun with the same run dir, with
+    early stopping's and the best checkpoint's progress carried over (`MonitorState`).
 
     Under multi-worker training every worker runs early stopping, the schedule and its own
     `BackupAndRestore` (in `backup_dir`, one per worker); only the chief (`chief=True`) writes
@@ -80,9 +83,108 @@ def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, 
             keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
         ]
     if backup:
-        callbacks.append(keras.callbacks.BackupAndRestore(
-            backup_dir or os.path.join(run_dir, "backup"), double_checkpoint=True))
+        backup_dir = backup_dir or os.path.join(run_dir, "backup")
+        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True))
+        callbacks.append(MonitorState(backup_dir, callbacks[:-1]))
     return callbacks
+
+
+# what each monitoring callback forgets when a resumed `fit` calls its `on_train_begin`
+_MONITOR_ATTRIBUTES = {
+    keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch"),
+    keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter"),
+    keras.callbacks.ModelCheckpoint: ("best",),
+}
+
+
+class MonitorState(keras.callbacks.Callback):
+    """Carries early stopping's, `ReduceLROnPlateau`'s and the best checkpoint's progress
+    across a resume.
+
+    `BackupAndRestore` brings back the weights, the optimizer and the epoch, but a resumed
+    `fit` starts every monitoring callback afresh: early stopping would forget its best
+    validation loss, its patience count and the best weights it restores at the end, and
+    `ModelCheckpoint(save_best_only=True)` would overwrite `best.keras` with the first epoch
+    after the resume, however bad. After each epoch this callback writes those callbacks'
+    state (`monitor_state.json`, and early stopping's best weights, `best_weights.npz`, when
+    they change) into `directory`, the backup directory; at the first epoch of a resumed run
+    it puts them back, so an interrupted run stops, checkpoints and restores exactly as the
+    same run without the interruption would. It belongs after `BackupAndRestore` in the
+    callback list. A state that does not match the epoch the backup resumes from (killed
+    between the two writes) is not used, and a line on stderr says so.
+    """
+
+    STATE = "monitor_state.json"
+    BEST_WEIGHTS = "best_weights.npz"
+
+    def __init__(self, directory, callbacks):
+        super().__init__()
+        self.directory = str(directory)
+        self.monitors = [(f"{type(cb).__name__}_{i}", cb, attrs)
+                         for i, cb in enumerate(callbacks)
+                         for kind, attrs in _MONITOR_ATTRIBUTES.items() if isinstance(cb, kind)]
+        self.restored_from = None  # the epoch whose state was put back, if any
+        self._first_epoch = True
+
+    def _path(self, name):
+        return os.path.join(self.directory, name)
+
+    def on_train_begin(self, logs=None):
+        self._first_epoch = True
+        self.restored_from = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self._first_epoch:
+            return
+        self._first_epoch = False
+        if epoch == 0 or not os.path.exists(self._path(self.STATE)):
+            return
+        with open(self._path(self.STATE)) as f:
+            state = json.load(f)
+        if state.get("epoch") != epoch:
+            print(f"keras_dl: early-stopping and checkpoint state is from epoch "
+                  f"{state.get('epoch')}, the backup resumes at epoch {epoch}: "
+                  f"not restored, monitoring starts afresh", file=sys.stderr)
+            return
+        for key, callback, attrs in self.monitors:
+            for attr, value in state.get("monitors", {}).get(key, {}).items():
+                if attr in attrs:
+                    setattr(callback, attr, value)
+            if (isinstance(callback, keras.callbacks.EarlyStopping)
+                    and callback.restore_best_weights
+                    and state.get("best_weights_epoch") == callback.best_epoch
+                    and os.path.exists(self._path(self.BEST_WEIGHTS))):
+                with np.load(self._path(self.BEST_WEIGHTS)) as saved:
+                    callback.best_weights = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        self.restored_from = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.directory, exist_ok=True)
+        state = {"epoch": epoch + 1, "monitors": {}}
+        for key, callback, attrs in self.monitors:
+            state["monitors"][key] = {
+                attr: _plain(getattr(callback, attr)) for attr in attrs if hasattr(callback, attr)
+            }
+            if (isinstance(callback, keras.callbacks.EarlyStopping)
+                    and callback.best_weights is not None):
+                state["best_weights_epoch"] = int(callback.best_epoch)
+                if callback.best_epoch == epoch:  # new best weights: replace the saved ones
+                    temporary = self._path("best_weights.tmp.npz")
+                    np.savez(temporary, *callback.best_weights)
+                    os.replace(temporary, self._path(self.BEST_WEIGHTS))
+        temporary = self._path(self.STATE + ".tmp")
+        with open(temporary, "w") as f:
+            json.dump(state, f)
+        os.replace(temporary, self._path(self.STATE))
+
+
+def _plain(value):
+    """A JSON-ready copy of a callback attribute (numpy scalars become Python numbers)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return float(value)
 
 
 class WeightSnapshots(keras.callbacks.Callback):
