@@ -94,6 +94,9 @@ def parse_args(argv=None):
     parser.add_argument("--precision", default="float32", choices=training.PRECISIONS,
                         help="float32 (default), mixed_float16 (GPUs) or mixed_bfloat16 (GPUs; "
                              "CPUs with bfloat16 units, e.g. AMX)")
+    parser.add_argument("--monitor", default="val_loss", choices=training.MONITORS,
+                        help="what early stopping and the best checkpoint watch (default "
+                             "val_loss)")
     parser.add_argument("--output", default="apps/output/cnn_zoo")
     parser.add_argument("--resume", action="store_true",
                         help="keep finished runs in --output with the same settings and continue "
@@ -150,7 +153,7 @@ def plan(args):
         settings = dict(dataset="fashion_mnist", epochs=epochs, batch_size=args.batch_size,
                         limit=limit, seed=args.seed, builder_kwargs=kwargs,
                         learning_rate=args.learning_rate, augment=entry.get("augment"),
-                        precision=args.precision)
+                        precision=args.precision, monitor=args.monitor)
         runs.append((name, Path(args.output) / "runs" / name, settings))
     return runs
 

@@ -119,6 +119,7 @@ def cmd_train(args):
         limit=args.limit, builder_kwargs=builder_kwargs, augment=args.augment,
         pretrain_epochs=args.pretrain_epochs, pretraining=args.pretrain_unit,
         finetune=args.finetune, propagate=args.propagate, precision=args.precision,
+        monitor=args.monitor,
     )
     resolve_config(args.model, **settings)  # every bad setting fails here, before any output
     settings.update(strategy=args.strategy, gpus=args.gpus)
@@ -359,7 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=("constant", "step", "exponential", "cosine", "plateau"),
                    help="learning-rate annealing (default cosine)")
     p.add_argument("--patience", type=positive_int, default=5,
-                   help="early-stopping patience in epochs, on validation loss (default 5)")
+                   help="early-stopping patience in epochs, on --monitor (default 5)")
+    p.add_argument("--monitor", default="val_loss", choices=("val_loss", "val_accuracy"),
+                   help="what early stopping (and the weights it restores), checkpoints/best.keras"
+                   " and --lr-schedule plateau watch (default val_loss; val_accuracy for "
+                   "classifiers)")
     p.add_argument("--validation-fraction", type=positive_float, default=0.1,
                    help="share of the training split held out for validation (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -12,6 +12,7 @@ from keras_dl.training.callbacks import (
     recalibrate_batch_norm,
 )
 from keras_dl.training.trainer import (
+    MONITORS,
     OPTIMIZERS,
     PRECISIONS,
     RunDirError,
@@ -37,6 +38,7 @@ from keras_dl.training import rbm  # noqa: E402,F401  (registers the "rbm" unit)
 __all__ = [
     "LR_SCHEDULES",
     "MonitorState",
+    "MONITORS",
     "OPTIMIZERS",
     "PRECISIONS",
     "PreciseBatchNorm",

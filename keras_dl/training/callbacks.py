@@ -37,26 +37,33 @@ def annealed_learning_rate(schedule: str, initial: float, epoch: int, epochs: in
     raise ValueError(f"unknown learning-rate schedule {schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
 
 
-def learning_rate_callback(schedule: str, initial: float, epochs: int, patience: int):
-    """The Keras callback implementing `schedule` (`ReduceLROnPlateau` for "plateau")."""
+def learning_rate_callback(schedule: str, initial: float, epochs: int, patience: int,
+                           monitor: str = "val_loss"):
+    """The Keras callback implementing `schedule` (`ReduceLROnPlateau` on `monitor` for
+    "plateau")."""
     if schedule not in LR_SCHEDULES:
         raise ValueError(
             f"unknown learning-rate schedule {schedule!r}; allowed: {', '.join(LR_SCHEDULES)}"
         )
     if schedule == "plateau":
         return keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=0.5, patience=max(1, patience // 2), min_lr=initial * 1e-3
+            monitor=monitor, mode=_mode(monitor), factor=0.5, patience=max(1, patience // 2), min_lr=initial * 1e-3
         )
     return keras.callbacks.LearningRateScheduler(
         lambda epoch, lr: annealed_learning_rate(schedule, initial, epoch, epochs)
     )
 
 
+def _mode(monitor):
+    """Keras' mode for `monitor`: a loss falls, anything else (an accuracy) rises."""
+    return "min" if monitor.endswith("loss") else "max"
+
+
 def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, backup=True,
-                      chief=True, backup_dir=None):
+                      chief=True, backup_dir=None, monitor="val_loss"):
     """The callbacks `keras-dl train` runs with, writing into `run_dir`.
 
-    Early stopping on validation loss (best weights restored), learning-rate annealing,
+    Early stopping on `monitor` (validation loss by default; best weights restored), learning-rate annealing,
     TensorBoard logs (`tensorboard/`), the best model so far (`checkpoints/best.keras`), the
     history (`history.csv`, appended to on resume) and `BackupAndRestore` (`backup/`), so a
     killed run continues from its last finished epoch when rerun with the same run dir, with
@@ -68,17 +75,17 @@ def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, 
     """
     callbacks = [
         keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=patience, restore_best_weights=True,
+            monitor=monitor, mode=_mode(monitor), patience=patience, restore_best_weights=True,
             verbose=1 if chief else 0,
         ),
-        learning_rate_callback(lr_schedule, learning_rate, epochs, patience),
+        learning_rate_callback(lr_schedule, learning_rate, epochs, patience, monitor),
     ]
     if chief:
         callbacks += [
             keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), profile_batch=0),
             keras.callbacks.ModelCheckpoint(
-                os.path.join(run_dir, "checkpoints", "best.keras"), monitor="val_loss",
-                save_best_only=True,
+                os.path.join(run_dir, "checkpoints", "best.keras"), monitor=monitor,
+                mode=_mode(monitor), save_best_only=True,
             ),
             keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
         ]

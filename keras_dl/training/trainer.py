@@ -42,7 +42,10 @@ OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Settings that config.json holds only when they differ from these defaults, so that runs
 # written before a setting existed resume unchanged; a run is compared on them either way.
-OPTIONAL_SETTINGS = {"precision": "float32", "pretraining": None}
+OPTIONAL_SETTINGS = {"precision": "float32", "pretraining": None, "monitor": "val_loss"}
+# What early stopping, the best checkpoint and the plateau schedule watch: the validation loss
+# (lower is better) or, for classifiers, the validation accuracy (higher is better).
+MONITORS = ("val_loss", "val_accuracy")
 FALLBACK_DEFAULTS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3}
 
 
@@ -123,7 +126,7 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
                    optimizer="adam", lr_schedule="cosine", patience=5, validation_fraction=0.1,
                    seed=0, limit=None, builder_kwargs=None, augment=None, pretrain_epochs=None,
                    pretraining=None, finetune="all", propagate="probabilities",
-                   precision="float32") -> dict:
+                   precision="float32", monitor="val_loss") -> dict:
     """Check every setting and fill in the defaults; `ValueError` naming the first bad one."""
     info = registry.model_info(model_name)
     builder_kwargs = dict(builder_kwargs or {})
@@ -171,6 +174,11 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
             f"precision {precision} is for classifiers trained without pre-training; model "
             f"{model_name!r} is {info.task}{' with pre-training' if pretraining_config else ''}"
             " (use float32)")
+    if monitor not in MONITORS:
+        raise ValueError(f"unknown monitor {monitor!r}; allowed: {', '.join(MONITORS)}")
+    if monitor == "val_accuracy" and info.task != "classification":
+        raise ValueError(f"monitor val_accuracy is for classifiers; model {model_name!r} is "
+                         f"{info.task} (use val_loss)")
     return {
         "model": model_name,
         "family": info.family,
@@ -189,6 +197,7 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         # only present when the run pre-trains, so runs without it keep their old configs
         **({"pretraining": pretraining_config} if pretraining_config else {}),
         **({"precision": precision} if precision != "float32" else {}),
+        **({"monitor": monitor} if monitor != "val_loss" else {}),
     }
 
 
@@ -397,7 +406,8 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
           validation_fraction=0.1, seed=0, limit=None, builder_kwargs=None, overwrite=False,
           verbose="auto", extra_callbacks=(), strategy="auto", gpus=None,
           augment=None, pretrain_epochs=None, pretraining=None, finetune="all",
-          propagate="probabilities", precision="float32") -> TrainResult:
+          propagate="probabilities", precision="float32",
+          monitor="val_loss") -> TrainResult:
     """Train `model_name` on `dataset`, evaluate on its test split, write everything to `run_dir`.
 
     Args:
@@ -407,7 +417,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         epochs, batch_size, learning_rate: None for the model's registered training defaults.
         optimizer: "adam", "sgd", "momentum" or "rmsprop".
         lr_schedule: "constant", "step", "exponential", "cosine" or "plateau".
-        patience: early-stopping patience in epochs (on validation loss).
+        patience: early-stopping patience in epochs (on `monitor`).
         validation_fraction: share of the training split held out for validation.
         seed: seeds Keras, NumPy, Python and the data order (`keras.utils.set_random_seed`).
         limit: use only the first `limit` training and test examples (for smoke runs).
@@ -441,6 +451,10 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
             layer runs in float32. Recorded in `config.json`. The test metrics are measured
             as trained; `model.keras` (and the returned model) is the float32 network with the
             trained weights, while `checkpoints/` and `backup/` keep the training policy.
+        monitor: what early stopping (and the weights it restores), `checkpoints/best.keras`
+            and the "plateau" schedule watch: "val_loss", or "val_accuracy" for classifiers
+            (the main output's, for a model with auxiliary classifiers). Recorded in
+            `config.json` when not "val_loss".
 
     A model with auxiliary classifiers (GoogLeNet) is trained through its training model
     (`keras_dl.models.training_model_for`), with the auxiliary losses weighted as its paper
@@ -456,6 +470,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         patience=patience, validation_fraction=validation_fraction, seed=seed, limit=limit,
         builder_kwargs=builder_kwargs, augment=augment, pretrain_epochs=pretrain_epochs,
         pretraining=pretraining, finetune=finetune, propagate=propagate, precision=precision,
+        monitor=monitor,
     )
     info = registry.model_info(model_name)
     run_dir = Path(run_dir)
@@ -528,6 +543,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
     callbacks = default_callbacks(
         str(run_dir), lr_schedule=lr_schedule, learning_rate=config["learning_rate"],
         epochs=config["epochs"], patience=patience, chief=chief,
+        monitor=_monitor_key(monitor, label_outputs),
         backup_dir=None if backup_dir is None else str(backup_dir),
     ) + list(extra_callbacks)
     # batch norm behind dropout / drop-path / stochastic depth: statistics of the inference-time
@@ -559,7 +575,10 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
     else:
         history = [{"epoch": e, **{k: float(v[i]) for k, v in fitted.history.items()}}
                    for i, e in enumerate(fitted.epoch)]
-    best = min(history, key=lambda row: row.get("val_loss", math.inf)) if history else {}
+    # the epoch whose weights early stopping kept: the best of the monitored value
+    key = _monitor_key(monitor, label_outputs)
+    best = (min(history, key=lambda row: row.get(key, math.inf)) if monitor == "val_loss" else
+            max(history, key=lambda row: row.get(key, -math.inf))) if history else {}
     metrics = {
         **{f"test_{key}": float(value) for key, value in evaluated.items()},
         "epochs_run": len(history),
@@ -585,6 +604,12 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return TrainResult(model=model, metrics=metrics, history=history, run_dir=run_dir,
                        config=config)
+
+
+def _monitor_key(monitor, label_outputs):
+    """The log key of `monitor`: a model with auxiliary classifiers logs its main output's
+    accuracy as `val_predictions_accuracy`."""
+    return "val_predictions_accuracy" if monitor == "val_accuracy" and label_outputs else monitor
 
 
 def _pretrain(model, config, x, y, run_dir: Path, resuming: bool, verbose):

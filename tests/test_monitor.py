@@ -1,0 +1,198 @@
+"""What early stopping, the best checkpoint and the plateau schedule watch (`monitor`), and how
+their state survives a resume (`MonitorState`)."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import keras_dl
+from keras_dl import cli, training
+from keras_dl.training.trainer import _monitor_key
+
+# Early stopping (patience 3) on this validation loss, uninterrupted: best at epoch 1, no
+# improvement in epochs 2, 3, 4, so it stops after epoch 4 and restores epoch 1's weights.
+# Forgetting its state at a resume after epoch 2 would make epoch 4 (0.6) the best and run on
+# to epoch 7.
+RESUME_SCRIPT = {"val_loss": [1.0, 0.5, 0.8, 0.7, 0.6, 0.9, 0.9, 0.9]}
+# Validation accuracy peaks at epoch 1 while validation loss keeps falling: early stopping on
+# val_accuracy stops after epoch 4 and restores epoch 1's weights; on val_loss it runs all six
+# epochs and keeps the last.
+MONITOR_SCRIPT = {"val_accuracy": [0.5, 0.9, 0.6, 0.7, 0.8, 0.85],
+                  "val_loss": [1.0, 0.9, 0.8, 0.7, 0.6, 0.5]}
+
+
+class Scripted(keras.callbacks.Callback):
+    """Puts fixed validation figures into each epoch's logs, before any other callback."""
+
+    def __init__(self, script):
+        super().__init__()
+        self.script = script
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, values in self.script.items():
+            logs[key] = values[epoch]
+
+
+class Interrupted(Exception):
+    pass
+
+
+class MonitorProbe(keras.callbacks.Callback):
+    """Records the monitoring callbacks' state after every epoch and at the first epoch's start
+    (after `MonitorState` has run), the weights after every epoch, and which epochs ran;
+    raises `Interrupted` after epoch `stop_after`, as a kill after the epoch's backup would."""
+
+    def __init__(self, callbacks, stop_after=None):
+        super().__init__()
+        self.callbacks, self.stop_after = callbacks, stop_after
+        self.weights, self.ends, self.begin, self.epochs = {}, {}, None, []
+
+    def _state(self):
+        keep = {keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch"),
+                keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter"),
+                keras.callbacks.ModelCheckpoint: ("best",)}
+        return [(type(cb).__name__, attr, getattr(cb, attr)) for cb in self.callbacks
+                for kind, attrs in keep.items() if isinstance(cb, kind) for attr in attrs]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self.epochs:
+            self.begin = self._state()
+        self.epochs.append(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights[epoch] = self.model.get_weights()
+        self.ends[epoch] = self._state()
+        if epoch == self.stop_after:
+            raise Interrupted
+
+
+def _scripted_fit(run_dir, script, *, monitor="val_loss", stop_after=None):
+    """A tiny classifier fitted with `keras-dl train`'s callbacks (patience 3, the plateau
+    schedule) under scripted validation figures; `(model, probe, callbacks)`."""
+    keras.utils.set_random_seed(0)
+    model = keras_dl.create_model("mlp", input_shape=(4,), hidden_units=(3,), num_classes=2)
+    training.compile_classifier(model, learning_rate=0.05)
+    x = np.random.default_rng(0).random((32, 4), dtype="float32")
+    y = (x[:, 0] > 0.5).astype("int32")
+    epochs = len(next(iter(script.values())))
+    callbacks = training.default_callbacks(str(run_dir), lr_schedule="plateau",
+                                           learning_rate=0.05, epochs=epochs, patience=3,
+                                           monitor=monitor)
+    probe = MonitorProbe(callbacks, stop_after)
+    try:
+        model.fit(x, y, validation_data=(x, y), epochs=epochs, verbose=0,
+                  callbacks=[Scripted(script), *callbacks, probe])
+    except Interrupted:
+        pass
+    return model, probe, callbacks
+
+
+def _same_weights(a, b):
+    return len(a) == len(b) and all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+def _monitor_state(callbacks):
+    return next(cb for cb in callbacks if isinstance(cb, training.MonitorState))
+
+
+# --- monitor -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("monitor, epochs_run, kept", [("val_accuracy", 5, 1), ("val_loss", 6, 5)])
+def test_early_stopping_and_the_checkpoint_follow_the_monitor(tmp_path, monitor, epochs_run,
+                                                              kept):
+    model, probe, callbacks = _scripted_fit(tmp_path / "run", MONITOR_SCRIPT, monitor=monitor)
+    assert len(probe.epochs) == epochs_run
+    assert _same_weights(model.get_weights(), probe.weights[kept])
+    best = keras.saving.load_model(tmp_path / "run" / "checkpoints" / "best.keras")
+    assert _same_weights(best.get_weights(), probe.weights[kept])
+    plateau = next(cb for cb in callbacks if isinstance(cb, keras.callbacks.ReduceLROnPlateau))
+    assert plateau.monitor == monitor and plateau.best == MONITOR_SCRIPT[monitor][kept]
+
+
+def test_train_records_the_monitor_and_reports_its_best_epoch(tmp_path):
+    run = tmp_path / "run"
+    result = training.train("mlp", dataset="digits", run_dir=run, epochs=3, batch_size=64,
+                            builder_kwargs={"hidden_units": [16]}, verbose=0, limit=400,
+                            monitor="val_accuracy")
+    assert json.loads((run / "config.json").read_text())["monitor"] == "val_accuracy"
+    accuracies = [row["val_accuracy"] for row in result.history]
+    assert result.metrics["best_val_accuracy"] == max(accuracies)
+    assert result.metrics["best_epoch"] == accuracies.index(max(accuracies)) + 1
+    # a default run's config does not name it, so runs from before the setting resume as they are
+    config = training.resolve_config("mlp", dataset="digits", builder_kwargs={"hidden_units": [16]})
+    assert "monitor" not in config
+    # and resuming it under the default monitor is refused
+    assert training.changed_setting(run, {**config, "epochs": 3, "batch_size": 64, "limit": 400}
+                                    )[0] == "monitor"
+
+
+def test_the_main_output_is_monitored_for_models_with_auxiliary_classifiers():
+    assert _monitor_key("val_accuracy", ("predictions", "aux1", "aux2")) == \
+        "val_predictions_accuracy"
+    assert _monitor_key("val_accuracy", ()) == "val_accuracy"
+    assert _monitor_key("val_loss", ("predictions", "aux1")) == "val_loss"  # the weighted total
+
+
+@pytest.mark.parametrize("model, monitor, message", [
+    ("mlp", "accuracy", "unknown monitor 'accuracy'; allowed: val_loss, val_accuracy"),
+    ("autoencoder", "val_accuracy", "monitor val_accuracy is for classifiers; model "
+                                    "'autoencoder' is reconstruction"),
+])
+def test_bad_monitors_fail_before_the_run_dir_is_made(tmp_path, model, monitor, message):
+    with pytest.raises(ValueError, match=message):
+        training.train(model, dataset="digits", run_dir=tmp_path / "run", monitor=monitor)
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_monitor_option(capsys):
+    train_parser = cli.build_parser()._subparsers._group_actions[0].choices["train"]
+    option = next(a for a in train_parser._actions if "--monitor" in a.option_strings)
+    assert tuple(option.choices) == training.MONITORS
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "mlp", "--dataset", "digits", "--monitor", "accuracy"])
+    assert exit_.value.code == 2
+    assert "--monitor: invalid choice: 'accuracy'" in capsys.readouterr().err
+    assert cli.main(["train", "autoencoder", "--dataset", "digits", "--monitor",
+                     "val_accuracy"]) == 2
+    assert "monitor val_accuracy is for classifiers" in capsys.readouterr().err
+
+
+# --- resuming ----------------------------------------------------------------------------------
+
+
+def test_a_resumed_run_keeps_early_stopping_and_the_best_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    _, interrupted, _ = _scripted_fit(run, RESUME_SCRIPT, stop_after=2)
+    assert interrupted.epochs == [0, 1, 2]
+    assert (run / "backup" / "monitor_state.json").exists()
+    assert (run / "backup" / "best_weights.npz").exists()
+
+    model, probe, callbacks = _scripted_fit(run, RESUME_SCRIPT)
+    assert _monitor_state(callbacks).restored_from == 3
+    assert probe.epochs == [3, 4]  # stopped where the uninterrupted run stops
+    # every monitor resumes with the state it had after epoch 2 (no fresh `best`)
+    assert probe.begin == interrupted.ends[2]
+    assert ("EarlyStopping", "best", 0.5) in probe.begin
+    # early stopping restored epoch 1's weights, which it had before the interruption
+    assert _same_weights(model.get_weights(), interrupted.weights[1])
+    # and best.keras was not overwritten by the worse epochs after the resume
+    best = keras.saving.load_model(run / "checkpoints" / "best.keras")
+    assert _same_weights(best.get_weights(), interrupted.weights[1])
+    assert not (run / "backup").exists()  # finished: the backup and the state are gone
+
+
+def test_a_state_from_another_epoch_is_not_restored(tmp_path, capsys):
+    run = tmp_path / "run"
+    _scripted_fit(run, RESUME_SCRIPT, stop_after=2)
+    path = run / "backup" / "monitor_state.json"
+    state = json.loads(path.read_text())
+    state["epoch"] = 2  # as if killed between the backup's write and the state's
+    path.write_text(json.dumps(state))
+    _, probe, callbacks = _scripted_fit(run, RESUME_SCRIPT)
+    assert _monitor_state(callbacks).restored_from is None
+    assert "state is from epoch 2, the backup resumes at epoch 3" in capsys.readouterr().err
+    assert ("EarlyStopping", "best", None) in probe.begin  # afresh, as before this state existed
+    assert probe.epochs[0] == 3 and probe.epochs[-1] > 4
