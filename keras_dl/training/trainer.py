@@ -576,9 +576,9 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         history = [{"epoch": e, **{k: float(v[i]) for k, v in fitted.history.items()}}
                    for i, e in enumerate(fitted.epoch)]
     # the epoch whose weights early stopping kept: the best of the monitored value
-    key = _monitor_key(monitor, label_outputs)
-    best = (min(history, key=lambda row: row.get(key, math.inf)) if monitor == "val_loss" else
-            max(history, key=lambda row: row.get(key, -math.inf))) if history else {}
+    watched = _monitor_key(monitor, label_outputs)
+    best = (min(history, key=lambda row: row.get(watched, math.inf)) if monitor == "val_loss"
+            else max(history, key=lambda row: row.get(watched, -math.inf))) if history else {}
     metrics = {
         **{f"test_{key}": float(value) for key, value in evaluated.items()},
         "epochs_run": len(history),
