@@ -15,8 +15,8 @@ compiles), on random pixels held on the device; it prints and records training i
 `train MODEL` trains a zoo network's small-image variant with the settings of
 `apps/cnn_zoo.py` (its builder arguments and augmentation, 54,000/6,000 train/validation split
 with seed 0, batch 128, Adam at the registered rate, cosine annealing to 1% over the epochs,
-early stopping on validation loss with patience 5 and the best weights restored, as
-`keras-dl train` does), then reports test accuracy on the 10,000 test images. The
+early stopping on `--monitor`, validation loss by default, with patience 5 and the best
+weights restored, as `keras-dl train` does), then reports test accuracy on the 10,000 test images. The
 augmentation model runs on each training batch in float32, as in the trainer's input
 pipeline: inside the compiled training step when all its layers compile (flip and crop do),
 else before it. With `--budget SECONDS` the number of epochs is fixed after the second epoch
@@ -51,6 +51,7 @@ import keras_dl  # noqa: E402
 from keras_dl import data  # noqa: E402
 from keras_dl.data.augment import build_augmentation  # noqa: E402
 from keras_dl.training import (  # noqa: E402
+    MONITORS,
     PRECISIONS,
     annealed_learning_rate,
     float32_outputs,
@@ -228,7 +229,7 @@ class HistoryLog(keras.callbacks.Callback):
 
 def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batch_size=128,
                     seed=0, limit=None, test_limit=None, width_multiplier=None,
-                    patience=5, log_path=None):
+                    patience=5, monitor="val_loss", log_path=None):
     """Train `name`'s small-image variant on Fashion-MNIST; a dict of what was measured."""
     entry = zoo_settings()[name]
     info = keras_dl.model_info(name)
@@ -257,7 +258,8 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
                           metrics=["accuracy"])
     timer = EpochBudget(epochs, budget)
     callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
+                                      mode="min" if monitor == "val_loss" else "max",
                                       restore_best_weights=True),
         keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: annealed_learning_rate("cosine", learning_rate, epoch,
@@ -278,7 +280,8 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
     train_seconds = time.perf_counter() - started
     probabilities = model.predict(x_test, batch_size=500, verbose=0)
     test_accuracy = float(np.mean(np.argmax(probabilities, axis=-1) == y_test))
-    val_loss = history.history["val_loss"]
+    watched = history.history[monitor]
+    best_epoch = int(np.argmin(watched) if monitor == "val_loss" else np.argmax(watched)) + 1
     published = entry.get("published")
     return {
         "model": name, "builder_kwargs": kwargs, "augment": entry.get("augment"),
@@ -287,8 +290,8 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
         "augmentation_runs": None if augmentation is None
         else "in the compiled step" if in_graph else "before each step",
         "batch_size": batch_size, "learning_rate": learning_rate,
-        "epochs_planned": timer.epochs, "epochs_run": len(val_loss),
-        "best_epoch": int(np.argmin(val_loss)) + 1, "budget_seconds": budget,
+        "epochs_planned": timer.epochs, "epochs_run": len(watched), "monitor": monitor,
+        "best_epoch": best_epoch, "budget_seconds": budget,
         "cut_short_by_budget": timer.cut_short,
         "epoch_seconds": [round(s, 1) for s in timer.seconds],
         "train_seconds": round(train_seconds, 1),
@@ -356,6 +359,8 @@ def parse_args(argv=None):
     p.add_argument("--budget", type=positive_float, metavar="SECONDS",
                    help="fit the epoch count to this many seconds of training")
     p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--monitor", default="val_loss", choices=MONITORS,
+                   help="what early stopping and the weights it restores watch (default val_loss)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=positive_int, help="use only the first N training images")
     p.add_argument("--quick", action="store_true",
@@ -392,7 +397,8 @@ def main(argv=None):
             epochs=args.epochs or quick.get("epochs"), budget=args.budget,
             batch_size=args.batch_size, seed=args.seed,
             limit=args.limit or quick.get("limit"), test_limit=quick.get("test_limit"),
-            width_multiplier=quick.get("width_multiplier"), log_path=args.log)
+            width_multiplier=quick.get("width_multiplier"), monitor=args.monitor,
+            log_path=args.log)
         report["train"] = result
         print(f"{args.model} ({result['precision']}): test accuracy "
               f"{result['test_accuracy']:.4f} after {result['epochs_run']} epochs "

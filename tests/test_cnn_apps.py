@@ -110,6 +110,9 @@ def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tm
     ("apps/cnn_zoo", ["--learning-rate", "-1"],
      "--learning-rate must be a positive number, got -1.0"),
     ("apps/cnn_zoo", ["--precision", "half"], "--precision: invalid choice: 'half'"),
+    ("apps/cnn_zoo", ["--monitor", "accuracy"], "--monitor: invalid choice: 'accuracy'"),
+    ("bench/cnn_gpu", ["train", "resnet18", "--monitor", "loss"],
+     "--monitor: invalid choice: 'loss'"),
     ("bench/cnn_gpu", ["train", "resnet7"], "unknown model 'resnet7'; allowed: lenet5"),
     ("bench/cnn_gpu", ["train", "resnet18", "--precision", "float32,mixed_float16"],
      "train takes one --precision"),
@@ -142,8 +145,12 @@ def test_gpu_bench_trains_a_zoo_network_and_times_resnet50(tmp_path, capsys):
     bench = load_script("bench", "cnn_gpu")
     log = tmp_path / "epochs.jsonl"
     assert bench.main(["train", "resnet18", "--quick", "--epochs", "2", "--budget", "600",
-                       "--log", str(log), "--output", str(tmp_path / "t.json")]) == 0
+                       "--monitor", "val_accuracy", "--log", str(log),
+                       "--output", str(tmp_path / "t.json")]) == 0
     train = json.loads((tmp_path / "t.json").read_text())["train"]
+    accuracies = train["history"]["val_accuracy"]
+    assert train["monitor"] == "val_accuracy"
+    assert train["best_epoch"] == accuracies.index(max(accuracies)) + 1
     assert train["augment"] == "flip,crop=4" and train["builder_kwargs"]["width_multiplier"]
     assert train["epochs_run"] == len(train["epoch_seconds"]) == 2
     assert train["augmentation_runs"] == "in the compiled step"  # flip and crop compile
