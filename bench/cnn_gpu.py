@@ -16,8 +16,8 @@ compiles), on random pixels held on the device; it prints and records training i
 `apps/cnn_zoo.py` (its builder arguments and augmentation, 54,000/6,000 train/validation split
 with seed 0, batch 128, Adam at the registered rate, cosine annealing to 1% over the epochs,
 early stopping on `--monitor`, validation loss by default, with patience 5 and the best
-weights restored, as `keras-dl train` does), then reports test accuracy on the 10,000 test images. The
-augmentation model runs on each training batch in float32, as in the trainer's input
+weights restored, as `keras-dl train` does), then reports test accuracy on the 10,000 test
+images. The augmentation model runs on each training batch in float32, as in the trainer's input
 pipeline: inside the compiled training step when all its layers compile (flip and crop do),
 else before it. With `--budget SECONDS` the number of epochs is fixed after the second epoch
 (the first holds the compilation) to as many as fit in the budget, at most `--epochs`, and the

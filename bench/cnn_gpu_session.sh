@@ -9,8 +9,9 @@
 # In order: the networks of MODELS (default WRN-28-10 and ResNet-18) trained at once,
 # mixed_bfloat16, each in its own process and fitted to end by TRAIN_END seconds after the
 # start, early stopping on MONITOR (default val_accuracy: on the CPU, ResNet-18's validation
-# loss turned up while its accuracy still rose; bench/RESULTS.md); then, alone on the GPU, ResNet-50 224x224 training throughput under each of PRECISIONS
-# (default mixed_bfloat16, float32, mixed_float16: the two not yet measured first) until END.
+# loss turned up while its accuracy still rose; bench/RESULTS.md); then, alone on the GPU,
+# ResNet-50 224x224 training throughput under each of PRECISIONS (default mixed_bfloat16,
+# float32, mixed_float16: the two not yet measured first) until END.
 # The trainings come first because the quality bar needs them and a lease may end early. They
 # write their JSON, epoch log and output into OUT_DIR; the throughput report goes to standard
 # output (tee it).
@@ -48,7 +49,8 @@ echo "== $(elapsed) s: $models, mixed_bfloat16, monitor $monitor, budget ${budge
 export XLA_PYTHON_CLIENT_MEM_FRACTION=0.4
 for model in $models; do
     timeout $(( TRAIN_END - $(elapsed) + 40 )) python3 bench/cnn_gpu.py train "$model" \
-        --precision mixed_bfloat16 --monitor "$monitor" --budget "$budget" "${train[@]}" --log "$out/$model.jsonl" \
+        --precision mixed_bfloat16 --monitor "$monitor" --budget "$budget" "${train[@]}" \
+        --log "$out/$model.jsonl" \
         --output "$out/$model.json" > "$out/$model.txt" 2>&1 &
 done
 wait

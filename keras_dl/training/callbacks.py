@@ -47,7 +47,8 @@ def learning_rate_callback(schedule: str, initial: float, epochs: int, patience:
         )
     if schedule == "plateau":
         return keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, mode=_mode(monitor), factor=0.5, patience=max(1, patience // 2), min_lr=initial * 1e-3
+            monitor=monitor, mode=_mode(monitor), factor=0.5, patience=max(1, patience // 2),
+            min_lr=initial * 1e-3
         )
     return keras.callbacks.LearningRateScheduler(
         lambda epoch, lr: annealed_learning_rate(schedule, initial, epoch, epochs)
@@ -63,8 +64,8 @@ def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, 
                       chief=True, backup_dir=None, monitor="val_loss"):
     """The callbacks `keras-dl train` runs with, writing into `run_dir`.
 
-    Early stopping on `monitor` (validation loss by default; best weights restored), learning-rate annealing,
-    TensorBoard logs (`tensorboard/`), the best model so far (`checkpoints/best.keras`), the
+    Early stopping on `monitor` (validation loss by default; best weights restored),
+    learning-rate annealing, TensorBoard logs (`tensorboard/`), the best model so far (`checkpoints/best.keras`), the
     history (`history.csv`, appended to on resume) and `BackupAndRestore` (`backup/`), so a
     killed run continues from its last finished epoch when rerun with the same run dir, with
     early stopping's and the best checkpoint's progress carried over (`MonitorState`).
