@@ -55,6 +55,7 @@ from keras_dl.training import (  # noqa: E402
     PRECISIONS,
     annealed_learning_rate,
     float32_outputs,
+    monitor_mode,
     precision_policy,
 )
 
@@ -259,7 +260,7 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
     timer = EpochBudget(epochs, budget)
     callbacks = [
         keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
-                                      mode="min" if monitor == "val_loss" else "max",
+                                      mode=monitor_mode(monitor),
                                       restore_best_weights=True),
         keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: annealed_learning_rate("cosine", learning_rate, epoch,
@@ -281,7 +282,8 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
     probabilities = model.predict(x_test, batch_size=500, verbose=0)
     test_accuracy = float(np.mean(np.argmax(probabilities, axis=-1) == y_test))
     watched = history.history[monitor]
-    best_epoch = int(np.argmin(watched) if monitor == "val_loss" else np.argmax(watched)) + 1
+    pick = np.argmin if monitor_mode(monitor) == "min" else np.argmax
+    best_epoch = int(pick(watched)) + 1
     published = entry.get("published")
     return {
         "model": name, "builder_kwargs": kwargs, "augment": entry.get("augment"),

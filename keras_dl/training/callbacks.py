@@ -47,7 +47,7 @@ def learning_rate_callback(schedule: str, initial: float, epochs: int, patience:
         )
     if schedule == "plateau":
         return keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, mode=_mode(monitor), factor=0.5, patience=max(1, patience // 2),
+            monitor=monitor, mode=monitor_mode(monitor), factor=0.5, patience=max(1, patience // 2),
             min_lr=initial * 1e-3
         )
     return keras.callbacks.LearningRateScheduler(
@@ -55,8 +55,8 @@ def learning_rate_callback(schedule: str, initial: float, epochs: int, patience:
     )
 
 
-def _mode(monitor):
-    """Keras' mode for `monitor`: a loss falls, anything else (an accuracy) rises."""
+def monitor_mode(monitor):
+    """Keras' mode for `monitor`: "min" for a loss, "max" for anything else (an accuracy)."""
     return "min" if monitor.endswith("loss") else "max"
 
 
@@ -76,7 +76,7 @@ def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, 
     """
     callbacks = [
         keras.callbacks.EarlyStopping(
-            monitor=monitor, mode=_mode(monitor), patience=patience, restore_best_weights=True,
+            monitor=monitor, mode=monitor_mode(monitor), patience=patience, restore_best_weights=True,
             verbose=1 if chief else 0,
         ),
         learning_rate_callback(lr_schedule, learning_rate, epochs, patience, monitor),
@@ -86,7 +86,7 @@ def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, 
             keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), profile_batch=0),
             keras.callbacks.ModelCheckpoint(
                 os.path.join(run_dir, "checkpoints", "best.keras"), monitor=monitor,
-                mode=_mode(monitor), save_best_only=True,
+                mode=monitor_mode(monitor), save_best_only=True,
             ),
             keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
         ]

@@ -33,6 +33,7 @@ from keras_dl import distribute, registry
 from keras_dl.training.callbacks import (
     LR_SCHEDULES,
     default_callbacks,
+    monitor_mode,
     precise_batch_norm_callback,
 )
 
@@ -577,7 +578,8 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
                    for i, e in enumerate(fitted.epoch)]
     # the epoch whose weights early stopping kept: the best of the monitored value
     watched = _monitor_key(monitor, label_outputs)
-    best = (min(history, key=lambda row: row.get(watched, math.inf)) if monitor == "val_loss"
+    best = (min(history, key=lambda row: row.get(watched, math.inf))
+            if monitor_mode(monitor) == "min"
             else max(history, key=lambda row: row.get(watched, -math.inf))) if history else {}
     metrics = {
         **{f"test_{key}": float(value) for key, value in evaluated.items()},
