@@ -34,6 +34,8 @@ CD step's own reconstruction `P(v¹ | h⁰)`; under `evaluate()`, of the mean-fi
 layer also reports `reconstruction_error` and `pseudo_log_likelihood` (Bernoulli units: Besag's
 pseudo-likelihood estimated by flipping one random visible unit per example, as
 scikit-learn's `BernoulliRBM.score_samples` does, `D · log σ(F(ṽ) − F(v))`; higher is better).
+On the JAX backend, where Keras gives a layer no way to update metrics inside `fit`, only
+`loss` is logged; `keras_dl.training.rbm.pseudo_log_likelihood` computes the other afterwards.
 
 Called on its own, the layer maps visible vectors to hidden probabilities `Q(h = 1 | v)`, which
 is what an RBM model serves and what a DBN passes up.
@@ -142,10 +144,16 @@ class RBM(keras.layers.Layer):
             kernel_initializer or keras.initializers.RandomNormal(0.0, 0.01, seed=seed))
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.reconstruction_tracker = _TrainingMean(name="reconstruction_error")
+        # Keras' JAX trainer runs the forward pass statelessly over the model's weights only, so
+        # a layer cannot update metrics of its own there (reading one fails mid-step): on JAX
+        # the layer keeps none, and `fit` logs just `loss`, which is the reconstruction error.
+        tracked = keras.backend.backend() != "jax"
+        self.reconstruction_tracker = (
+            _TrainingMean(name="reconstruction_error") if tracked else None)
         # the flip-one-unit pseudo-likelihood is defined for binary units only
         self.pseudo_likelihood_tracker = (
-            _TrainingMean(name="pseudo_log_likelihood") if visible == "bernoulli" else None)
+            _TrainingMean(name="pseudo_log_likelihood")
+            if tracked and visible == "bernoulli" else None)
 
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
@@ -350,7 +358,8 @@ class RBM(keras.layers.Layer):
         # The gradient is the CD update (the gap's); the value shown is the reconstruction
         # error, since the gap says nothing about how good the model is.
         self.add_loss(gap - ops.stop_gradient(gap) + reconstruction_error)
-        self.reconstruction_tracker.update_state(reconstruction_error)
+        if self.reconstruction_tracker is not None:
+            self.reconstruction_tracker.update_state(reconstruction_error)
         if self.pseudo_likelihood_tracker is not None:
             self.pseudo_likelihood_tracker.update_state(ops.stop_gradient(
                 self._pseudo_log_likelihood(inputs, phase["positive_preactivation"])))
