@@ -97,6 +97,9 @@ def parse_args(argv=None):
     parser.add_argument("--monitor", default="val_loss", choices=training.MONITORS,
                         help="what early stopping and the best checkpoint watch (default "
                              "val_loss)")
+    parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2),
+                        help="Keras' training output: 2 one line per epoch (default), 1 a "
+                             "progress bar, 0 none (the table at the end only)")
     parser.add_argument("--output", default="apps/output/cnn_zoo")
     parser.add_argument("--resume", action="store_true",
                         help="keep finished runs in --output with the same settings and continue "
@@ -236,7 +239,7 @@ def main(argv=None):
             metrics = json.loads((run_dir / "metrics.json").read_text())
         else:
             result = training.train(name, run_dir=run_dir, overwrite=not args.resume,
-                                    verbose=0, **settings)
+                                    verbose=args.verbose, **settings)
             model, metrics = result.model, result.metrics
         row = {
             "model": name,

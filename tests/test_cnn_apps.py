@@ -75,6 +75,8 @@ def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tm
     assert app.main(argv + ["--resume"]) == 0
     row = json.loads((tmp_path / "results.json").read_text())["rows"][0]
     assert row["resumed"] is True and row["reused"] is False and row["epochs"] == 2
+    out = capsys.readouterr().out  # by default Keras' line per epoch: the second one only
+    assert "Epoch 2/2" in out and "Epoch 1/2" not in out and "val_loss" in out
     assert [r["epoch"] for r in training.read_history(run / "history.csv")] == [0, 1]
     saved = (run / "model.keras").stat().st_mtime_ns
 
@@ -97,7 +99,8 @@ def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tm
     assert "finished run without its model.keras" in capsys.readouterr().err
     (run / "moved.keras").rename(run / "model.keras")
 
-    assert app.main(argv) == 0  # without --resume: trained again from scratch
+    assert app.main(argv + ["--verbose", "0"]) == 0  # without --resume: trained again
+    assert "Epoch" not in capsys.readouterr().out
     fresh = json.loads((tmp_path / "results.json").read_text())["rows"][0]
     assert fresh["resumed"] is False and fresh["reused"] is False
     assert (run / "model.keras").stat().st_mtime_ns != saved
@@ -111,6 +114,7 @@ def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tm
      "--learning-rate must be a positive number, got -1.0"),
     ("apps/cnn_zoo", ["--precision", "half"], "--precision: invalid choice: 'half'"),
     ("apps/cnn_zoo", ["--monitor", "accuracy"], "--monitor: invalid choice: 'accuracy'"),
+    ("apps/cnn_zoo", ["--verbose", "3"], "--verbose: invalid choice: 3"),
     ("bench/cnn_gpu", ["train", "resnet18", "--monitor", "loss"],
      "--monitor: invalid choice: 'loss'"),
     ("bench/cnn_gpu", ["train", "resnet7"], "unknown model 'resnet7'; allowed: lenet5"),
