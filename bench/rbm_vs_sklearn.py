@@ -17,6 +17,10 @@ speed of one 64×784 @ 784×256 product in TensorFlow and in numpy (scikit-learn
 them a step set a floor under any TensorFlow CD-1's seconds per epoch.
 
     python bench/rbm_vs_sklearn.py [--rounds 3] [--configs default,spe32,...] [--limit N]
+    KERAS_BACKEND=jax python bench/rbm_vs_sklearn.py ...   # keras_dl's RBM on Keras' JAX backend
+
+The Keras backend is printed and recorded (`tf_loop` and the product timing are TensorFlow's
+whatever it is).
 
 Target (issue 3): at least 2× scikit-learn's samples/s with a lower reconstruction error.
 """
@@ -190,6 +194,7 @@ def main(argv=None):
     x_train = (x_train.reshape(len(x_train), -1) > 0.5).astype("float32")
     x_test = (x_test.reshape(len(x_test), -1) > 0.5).astype("float32")
     configs, sklearn = args.configs.split(","), args.sklearn.split(",")
+    print(f"Keras backend: {keras.backend.backend()}", flush=True)
     runs = {name: [] for name in [*sklearn, *configs]}
     for round_ in range(args.rounds):
         order = [*sklearn, *configs] if round_ % 2 == 0 else [*configs, *sklearn]
@@ -232,7 +237,8 @@ def main(argv=None):
           " s/epoch")
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"settings": vars(args), "summary": summary}, indent=2) + "\n")
+    settings = {**vars(args), "keras_backend": keras.backend.backend()}
+    output.write_text(json.dumps({"settings": settings, "summary": summary}, indent=2) + "\n")
     return 0
 
 

@@ -64,7 +64,9 @@ def test_rbm_vs_sklearn_bench(tmp_path, capsys):
     assert bench.main(["--limit", "640", "--rounds", "1", "--epochs", "1", "--units", "32",
                        "--configs", "cd1,tf_loop", "--sklearn", "sklearn",
                        "--output", str(output)]) == 0
-    summary = json.loads(output.read_text())["summary"]
+    report = json.loads(output.read_text())
+    assert report["settings"]["keras_backend"] == "tensorflow"
+    summary = report["summary"]
     assert set(summary) == {"sklearn", "cd1", "tf_loop", "matmul"}
     for name in ("sklearn", "cd1", "tf_loop"):
         assert summary[name]["samples_per_second"] > 0
