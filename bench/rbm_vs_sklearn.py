@@ -19,8 +19,8 @@ them a step set a floor under any TensorFlow CD-1's seconds per epoch.
     python bench/rbm_vs_sklearn.py [--rounds 3] [--configs default,spe32,...] [--limit N]
     KERAS_BACKEND=jax python bench/rbm_vs_sklearn.py ...   # keras_dl's RBM on Keras' JAX backend
 
-The Keras backend is printed and recorded (`tf_loop` and the product timing are TensorFlow's
-whatever it is).
+The Keras backend is printed and recorded; `tf_loop` and the product timing use TensorFlow
+on either backend.
 
 Target (issue 3): at least 2× scikit-learn's samples/s with a lower reconstruction error.
 """
