@@ -89,8 +89,13 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--width-multiplier", type=float,
                         help="thin (or widen) every model that takes a width multiplier")
+    parser.add_argument("--optimizer", default="adam", choices=training.OPTIMIZERS,
+                        help="for every model (default adam)")
     parser.add_argument("--learning-rate", type=float,
-                        help="Adam's initial rate for every model (default: the model's)")
+                        help="the optimizer's initial rate for every model (default: the "
+                             "model's)")
+    parser.add_argument("--weight-decay", type=float, default=0.0,
+                        help="decoupled weight decay for every model (default 0: none)")
     parser.add_argument("--precision", default="float32", choices=training.PRECISIONS,
                         help="float32 (default), mixed_float16 (GPUs) or mixed_bfloat16 (GPUs; "
                              "CPUs with bfloat16 units, e.g. AMX)")
@@ -118,6 +123,8 @@ def parse_args(argv=None):
         value = getattr(args, name)
         if value is not None and not value > 0:
             parser.error(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+    if not 0 <= args.weight_decay < 1:
+        parser.error(f"--weight-decay must be a number in [0, 1), got {args.weight_decay}")
     return args
 
 
@@ -155,7 +162,8 @@ def plan(args):
             kwargs["width_multiplier"] = args.width_multiplier
         settings = dict(dataset="fashion_mnist", epochs=epochs, batch_size=args.batch_size,
                         limit=limit, seed=args.seed, builder_kwargs=kwargs,
-                        learning_rate=args.learning_rate, augment=entry.get("augment"),
+                        learning_rate=args.learning_rate, optimizer=args.optimizer,
+                        weight_decay=args.weight_decay, augment=entry.get("augment"),
                         precision=args.precision, monitor=args.monitor)
         runs.append((name, Path(args.output) / "runs" / name, settings))
     return runs
@@ -246,6 +254,8 @@ def main(argv=None):
             "builder_kwargs": kwargs,
             "augment": entry.get("augment"),
             "precision": settings["precision"],
+            "optimizer": settings["optimizer"],
+            "weight_decay": settings["weight_decay"],
             "parameters": int(model.count_params()),
             "epochs": metrics["epochs_run"],
             "seconds_per_epoch": metrics["train_seconds"] / max(1, metrics["epochs_run"]),

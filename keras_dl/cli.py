@@ -119,7 +119,7 @@ def cmd_train(args):
         limit=args.limit, builder_kwargs=builder_kwargs, augment=args.augment,
         pretrain_epochs=args.pretrain_epochs, pretraining=args.pretrain_unit,
         finetune=args.finetune, propagate=args.propagate, precision=args.precision,
-        monitor=args.monitor,
+        monitor=args.monitor, weight_decay=args.weight_decay,
     )
     resolve_config(args.model, **settings)  # every bad setting fails here, before any output
     settings.update(strategy=args.strategy, gpus=args.gpus)
@@ -356,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive_int, help="batch size (default: the model's)")
     p.add_argument("--lr", type=positive_float, help="initial learning rate (default: the model's)")
     p.add_argument("--optimizer", default="adam", choices=("adam", "sgd", "momentum", "rmsprop"))
+    p.add_argument("--weight-decay", type=float, default=0.0, metavar="WD",
+                   help="decoupled weight decay: each step every weight shrinks by learning rate"
+                   " x WD (default 0: none; with adam that is AdamW)")
     p.add_argument("--lr-schedule", default="cosine",
                    choices=("constant", "step", "exponential", "cosine", "plateau"),
                    help="learning-rate annealing (default cosine)")

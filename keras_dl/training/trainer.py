@@ -43,7 +43,8 @@ OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Settings that config.json holds only when they differ from these defaults, so that runs
 # written before a setting existed resume unchanged; a run is compared on them either way.
-OPTIONAL_SETTINGS = {"precision": "float32", "pretraining": None, "monitor": "val_loss"}
+OPTIONAL_SETTINGS = {"precision": "float32", "pretraining": None, "monitor": "val_loss",
+                     "weight_decay": 0.0}
 # What early stopping, the best checkpoint and the plateau schedule watch: the validation loss
 # (lower is better) or, for classifiers, the validation accuracy (higher is better).
 MONITORS = ("val_loss", "val_accuracy")
@@ -65,16 +66,24 @@ class TrainResult:
     config: dict
 
 
-def make_optimizer(name: str, learning_rate: float):
-    """A Keras optimizer by name: "adam", "sgd", "momentum" (SGD, 0.9; Polyak 1964), "rmsprop"."""
+def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0):
+    """A Keras optimizer by name: "adam", "sgd", "momentum" (SGD, 0.9; Polyak 1964), "rmsprop".
+
+    `weight_decay` > 0 is decoupled weight decay (Loshchilov & Hutter 2019; with Adam, that is
+    AdamW): after each update every trainable weight shrinks by learning rate × weight_decay,
+    the learning rate being the schedule's current one. It is not an L2 term in the loss, so
+    momentum does not amplify it: decoupled 5e-3 at rate 0.1 with momentum 0.9 shrinks a weight
+    about as much per step as PyTorch's coupled `weight_decay=5e-4` does.
+    """
+    decay = {"weight_decay": weight_decay} if weight_decay else {}
     if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
+        return keras.optimizers.Adam(learning_rate, **decay)
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate)
+        return keras.optimizers.SGD(learning_rate, **decay)
     if name == "momentum":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, **decay)
     if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
+        return keras.optimizers.RMSprop(learning_rate, **decay)
     raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}")
 
 
@@ -84,10 +93,10 @@ def uses_logits(model: keras.Model) -> bool:
     return activation not in (keras.activations.softmax, keras.activations.sigmoid)
 
 
-def compile_classifier(model, optimizer="adam", learning_rate=1e-3):
+def compile_classifier(model, optimizer="adam", learning_rate=1e-3, weight_decay=0.0):
     """Compile for sparse-label classification with accuracy (logits or probabilities)."""
     model.compile(
-        optimizer=make_optimizer(optimizer, learning_rate),
+        optimizer=make_optimizer(optimizer, learning_rate, weight_decay),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=uses_logits(model)),
         metrics=["accuracy"],
     )
@@ -95,21 +104,23 @@ def compile_classifier(model, optimizer="adam", learning_rate=1e-3):
 
 
 def compile_for_task(model, task="classification", optimizer="adam", learning_rate=1e-3,
-                     loss=None):
+                     loss=None, weight_decay=0.0):
     """Compile `model` for what it learns from (`keras_dl.registry.TASKS`).
 
     "classification": sparse categorical cross-entropy and accuracy; "reconstruction": `loss`
     ("mse" by default, or "binary_crossentropy") against the input, with the mean squared error
     as a metric; "unsupervised": no loss here, the model adds its own training rule.
+    `weight_decay`: decoupled weight decay (`make_optimizer`).
     """
     if task == "classification":
-        return compile_classifier(model, optimizer, learning_rate)
+        return compile_classifier(model, optimizer, learning_rate, weight_decay)
     if task == "reconstruction":
-        model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss or "mse",
+        model.compile(optimizer=make_optimizer(optimizer, learning_rate, weight_decay),
+                      loss=loss or "mse",
                       metrics=[keras.metrics.MeanSquaredError(name="mse")])
         return model
     if task == "unsupervised":
-        model.compile(optimizer=make_optimizer(optimizer, learning_rate))
+        model.compile(optimizer=make_optimizer(optimizer, learning_rate, weight_decay))
         return model
     raise ValueError(f"unknown task {task!r}; allowed: {', '.join(registry.TASKS)}")
 
@@ -127,7 +138,7 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
                    optimizer="adam", lr_schedule="cosine", patience=5, validation_fraction=0.1,
                    seed=0, limit=None, builder_kwargs=None, augment=None, pretrain_epochs=None,
                    pretraining=None, finetune="all", propagate="probabilities",
-                   precision="float32", monitor="val_loss") -> dict:
+                   precision="float32", monitor="val_loss", weight_decay=0.0) -> dict:
     """Check every setting and fill in the defaults; `ValueError` naming the first bad one."""
     info = registry.model_info(model_name)
     builder_kwargs = dict(builder_kwargs or {})
@@ -144,6 +155,9 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         raise ValueError(f"learning rate must be a positive number, got {learning_rate!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
+    if not isinstance(weight_decay, (int, float)) or isinstance(weight_decay, bool) \
+            or not 0 <= weight_decay < 1:
+        raise ValueError(f"weight decay must be a number in [0, 1), got {weight_decay!r}")
     if lr_schedule not in LR_SCHEDULES:
         raise ValueError(
             f"unknown learning-rate schedule {lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}"
@@ -199,6 +213,7 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         **({"pretraining": pretraining_config} if pretraining_config else {}),
         **({"precision": precision} if precision != "float32" else {}),
         **({"monitor": monitor} if monitor != "val_loss" else {}),
+        **({"weight_decay": float(weight_decay)} if weight_decay else {}),
     }
 
 
@@ -377,7 +392,8 @@ class _TrainingClock(keras.callbacks.Callback):
         self.path.write_text(json.dumps({"seconds": self.seconds, "epochs": epoch + 1}))
 
 
-def _training_model(model, model_name, optimizer, learning_rate, precision="float32"):
+def _training_model(model, model_name, optimizer, learning_rate, precision="float32",
+                    weight_decay=0.0):
     """`(fit_model, output_names)`: the model to fit and, if it has several outputs, their names.
 
     For most models that is the model itself; a model with auxiliary classifiers gets its
@@ -393,7 +409,7 @@ def _training_model(model, model_name, optimizer, learning_rate, precision="floa
     if precision != "float32":
         float32_outputs(fit_model)
     fit_model.compile(
-        optimizer=make_optimizer(optimizer, learning_rate),
+        optimizer=make_optimizer(optimizer, learning_rate, weight_decay),
         loss={key: keras.losses.SparseCategoricalCrossentropy(from_logits=uses_logits(model))
               for key in loss_weights},
         loss_weights=loss_weights,
@@ -408,7 +424,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
           verbose="auto", extra_callbacks=(), strategy="auto", gpus=None,
           augment=None, pretrain_epochs=None, pretraining=None, finetune="all",
           propagate="probabilities", precision="float32",
-          monitor="val_loss") -> TrainResult:
+          monitor="val_loss", weight_decay=0.0) -> TrainResult:
     """Train `model_name` on `dataset`, evaluate on its test split, write everything to `run_dir`.
 
     Args:
@@ -417,6 +433,8 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         run_dir: the run directory; rerunning with the same one resumes an unfinished run.
         epochs, batch_size, learning_rate: None for the model's registered training defaults.
         optimizer: "adam", "sgd", "momentum" or "rmsprop".
+        weight_decay: decoupled weight decay, 0 for none (`make_optimizer`); recorded in
+            `config.json` when not 0.
         lr_schedule: "constant", "step", "exponential", "cosine" or "plateau".
         patience: early-stopping patience in epochs (on `monitor`).
         validation_fraction: share of the training split held out for validation.
@@ -471,7 +489,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         patience=patience, validation_fraction=validation_fraction, seed=seed, limit=limit,
         builder_kwargs=builder_kwargs, augment=augment, pretrain_epochs=pretrain_epochs,
         pretraining=pretraining, finetune=finetune, propagate=propagate, precision=precision,
-        monitor=monitor,
+        monitor=monitor, weight_decay=weight_decay,
     )
     info = registry.model_info(model_name)
     run_dir = Path(run_dir)
@@ -489,9 +507,11 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
             model = build_from_config(config)
         except TypeError as error:
             raise ValueError(f"model {model_name!r} rejected its arguments: {error}") from None
-        compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss)
+        compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss,
+                         config.get("weight_decay", 0.0))
         fit_model, label_outputs = _training_model(model, model_name, optimizer,
-                                                   config["learning_rate"], precision)
+                                                   config["learning_rate"], precision,
+                                                   config.get("weight_decay", 0.0))
     if chief:
         resuming = _prepare_run_dir(run_dir, config, overwrite)
     else:  # workers other than the chief keep only their backup, beside the chief's run
@@ -511,7 +531,8 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
     if config.get("pretraining"):
         _pretrain(model, config, x_fit, y_fit, worker_dir, resuming, verbose)
         with strategy_.scope():  # recompile: `trainable` changed for fine-tuning "top"
-            compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss)
+            compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss,
+                             config.get("weight_decay", 0.0))
 
     x_fit, y_fit = fit_data(info.task, x_fit, y_fit)
     x_val, y_val = fit_data(info.task, x_val, y_val)
@@ -599,7 +620,8 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         # the test metrics above are the model's as trained; the saved and returned model
         # computes in float32 (same weights), as serving and evaluation on any device expect
         model = float32_copy(model)
-        compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss)
+        compile_for_task(model, info.task, optimizer, config["learning_rate"], info.loss,
+                         config.get("weight_decay", 0.0))
         model.optimizer.build(model.trainable_variables)  # saved whole: loads without warnings
     if chief:  # only the chief writes the final model and metrics
         model.save(run_dir / "model.keras")
