@@ -14,7 +14,8 @@ compiles), on random pixels held on the device; it prints and records training i
 
 `train MODEL` trains a zoo network's small-image variant with the settings of
 `apps/cnn_zoo.py` (its builder arguments and augmentation, 54,000/6,000 train/validation split
-with seed 0, batch 128, Adam at the registered rate, cosine annealing to 1% over the epochs,
+with seed 0, batch 128, Adam at the registered rate (or `--optimizer`, `--learning-rate`,
+`--weight-decay`, as `keras-dl train` takes them), cosine annealing to 1% over the epochs,
 early stopping on `--monitor`, validation loss by default, with patience 5 and the best
 weights restored, as `keras-dl train` does), then reports test accuracy on the 10,000 test
 images. The augmentation model runs on each training batch in float32, as in the trainer's input
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import platform
 import sys
@@ -52,9 +54,11 @@ from keras_dl import data  # noqa: E402
 from keras_dl.data.augment import build_augmentation  # noqa: E402
 from keras_dl.training import (  # noqa: E402
     MONITORS,
+    OPTIMIZERS,
     PRECISIONS,
     annealed_learning_rate,
     float32_outputs,
+    make_optimizer,
     monitor_mode,
     precision_policy,
 )
@@ -230,12 +234,13 @@ class HistoryLog(keras.callbacks.Callback):
 
 def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batch_size=128,
                     seed=0, limit=None, test_limit=None, width_multiplier=None,
-                    patience=5, monitor="val_loss", log_path=None):
+                    patience=5, monitor="val_loss", log_path=None, optimizer="adam",
+                    learning_rate=None, weight_decay=0.0):
     """Train `name`'s small-image variant on Fashion-MNIST; a dict of what was measured."""
     entry = zoo_settings()[name]
     info = keras_dl.model_info(name)
     epochs = epochs or info.train_defaults["epochs"]
-    learning_rate = info.train_defaults["learning_rate"]
+    learning_rate = learning_rate or info.train_defaults["learning_rate"]
     kwargs = dict(entry["kwargs"])
     if width_multiplier is not None:
         kwargs["width_multiplier"] = width_multiplier
@@ -254,7 +259,7 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
             fit_model = keras.Model(inputs, model(augmented), name=f"{name}_training")
         else:
             fit_model = model
-        fit_model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+        fit_model.compile(optimizer=make_optimizer(optimizer, learning_rate, weight_decay),
                           loss=keras.losses.SparseCategoricalCrossentropy(),
                           metrics=["accuracy"])
     timer = EpochBudget(epochs, budget)
@@ -291,7 +296,8 @@ def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batc
         "jit_compile": bool(fit_model.jit_compile),
         "augmentation_runs": None if augmentation is None
         else "in the compiled step" if in_graph else "before each step",
-        "batch_size": batch_size, "learning_rate": learning_rate,
+        "batch_size": batch_size, "optimizer": optimizer, "learning_rate": learning_rate,
+        "weight_decay": weight_decay,
         "epochs_planned": timer.epochs, "epochs_run": len(watched), "monitor": monitor,
         "best_epoch": best_epoch, "budget_seconds": budget,
         "cut_short_by_budget": timer.cut_short,
@@ -341,6 +347,16 @@ def positive_float(text):
     return value
 
 
+def decay(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}")
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -361,6 +377,11 @@ def parse_args(argv=None):
     p.add_argument("--budget", type=positive_float, metavar="SECONDS",
                    help="fit the epoch count to this many seconds of training")
     p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--optimizer", default="adam", choices=OPTIMIZERS, help="default adam")
+    p.add_argument("--learning-rate", type=positive_float,
+                   help="initial rate (default: the model's registered one)")
+    p.add_argument("--weight-decay", type=decay, default=0.0,
+                   help="decoupled weight decay, in [0, 1) (default 0: none)")
     p.add_argument("--monitor", default="val_loss", choices=MONITORS,
                    help="what early stopping and the weights it restores watch (default val_loss)")
     p.add_argument("--seed", type=int, default=0)
@@ -400,7 +421,8 @@ def main(argv=None):
             batch_size=args.batch_size, seed=args.seed,
             limit=args.limit or quick.get("limit"), test_limit=quick.get("test_limit"),
             width_multiplier=quick.get("width_multiplier"), monitor=args.monitor,
-            log_path=args.log)
+            log_path=args.log, optimizer=args.optimizer, learning_rate=args.learning_rate,
+            weight_decay=args.weight_decay)
         report["train"] = result
         print(f"{args.model} ({result['precision']}): test accuracy "
               f"{result['test_accuracy']:.4f} after {result['epochs_run']} epochs "

@@ -12,6 +12,8 @@
 # loss turned up while its accuracy still rose; bench/RESULTS.md); then, alone on the GPU,
 # ResNet-50 224x224 training throughput under each of PRECISIONS (default mixed_bfloat16,
 # float32, mixed_float16: the two not yet measured first) until END.
+# TRAIN_OPTS adds options to every training, e.g. TRAIN_OPTS="--optimizer momentum
+# --learning-rate 0.1 --weight-decay 5e-3" (default: none, the zoo's Adam recipe).
 # The trainings come first because the quality bar needs them and a lease may end early. They
 # write their JSON, epoch log and output into OUT_DIR; the throughput report goes to standard
 # output (tee it).
@@ -27,6 +29,8 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
     tput=(); train=()
 fi
+read -r -a extra <<< "${TRAIN_OPTS:-}"
+train+=("${extra[@]}")
 start=$(date +%s)
 elapsed() { echo $(( $(date +%s) - start )); }
 mkdir -p "$out"

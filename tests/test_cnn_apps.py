@@ -124,6 +124,10 @@ def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tm
      "unknown precision 'half'; allowed: float32"),
     ("bench/cnn_gpu", ["train", "resnet18", "--budget", "0"],
      "must be a positive number, got '0'"),
+    ("bench/cnn_gpu", ["train", "resnet18", "--weight-decay", "-1"],
+     "--weight-decay: must be a number in [0, 1), got '-1'"),
+    ("bench/cnn_gpu", ["train", "resnet18", "--optimizer", "lbfgs"],
+     "--optimizer: invalid choice: 'lbfgs'"),
 ])
 def test_cnn_scripts_reject_bad_arguments_with_exit_2(capsys, script, argv, message):
     script = load_script(*script.split("/"))
@@ -149,11 +153,14 @@ def test_gpu_bench_trains_a_zoo_network_and_times_resnet50(tmp_path, capsys):
     bench = load_script("bench", "cnn_gpu")
     log = tmp_path / "epochs.jsonl"
     assert bench.main(["train", "resnet18", "--quick", "--epochs", "2", "--budget", "600",
-                       "--monitor", "val_accuracy", "--log", str(log),
+                       "--monitor", "val_accuracy", "--log", str(log), "--optimizer",
+                       "momentum", "--learning-rate", "0.05", "--weight-decay", "5e-3",
                        "--output", str(tmp_path / "t.json")]) == 0
     train = json.loads((tmp_path / "t.json").read_text())["train"]
     accuracies = train["history"]["val_accuracy"]
     assert train["monitor"] == "val_accuracy"
+    assert (train["optimizer"], train["learning_rate"], train["weight_decay"]) == \
+        ("momentum", 0.05, 5e-3)
     assert train["best_epoch"] == accuracies.index(max(accuracies)) + 1
     assert train["augment"] == "flip,crop=4" and train["builder_kwargs"]["width_multiplier"]
     assert train["epochs_run"] == len(train["epoch_seconds"]) == 2
@@ -162,6 +169,7 @@ def test_gpu_bench_trains_a_zoo_network_and_times_resnet50(tmp_path, capsys):
     assert 0 <= train["test_accuracy"] <= 1 and train["published"][1] == 0.949
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [row["epoch"] for row in lines] == [1, 2]
+    assert lines[0]["learning_rate"] == pytest.approx(0.05)
     assert lines[1]["learning_rate"] < lines[0]["learning_rate"]  # the cosine over 2 epochs
     assert bench.main(["throughput", "--precision", "float32,mixed_bfloat16", "--batch", "2",
                        "--steps", "1", "--warmup", "1", "--image-size", "32",
