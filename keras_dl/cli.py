@@ -119,7 +119,7 @@ def cmd_train(args):
         limit=args.limit, builder_kwargs=builder_kwargs, augment=args.augment,
         pretrain_epochs=args.pretrain_epochs, pretraining=args.pretrain_unit,
         finetune=args.finetune, propagate=args.propagate, precision=args.precision,
-        monitor=args.monitor, weight_decay=args.weight_decay,
+        monitor=args.monitor, weight_decay=args.weight_decay, init_from=args.init_from,
     )
     resolve_config(args.model, **settings)  # every bad setting fails here, before any output
     settings.update(strategy=args.strategy, gpus=args.gpus)
@@ -381,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "(GPUs) or mixed_bfloat16 (GPUs; CPUs with bfloat16 units, e.g. AMX)")
     p.add_argument("--run-dir", help="where to write the run (default runs/MODEL-DATASET-TIME)")
     p.add_argument("--overwrite", action="store_true", help="delete an existing run dir first")
+    p.add_argument("--init-from", metavar="RUN_DIR_OR_MODEL_FILE",
+                   help="start from the weights of a trained model of the same architecture "
+                        "(a run dir or .keras file); the optimizer and --lr-schedule start "
+                        "afresh: fine-tuning, or a warm restart")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="a builder argument, e.g. --set modern=true --set hidden_units=[512,256]")
     p.add_argument("--pretrain-epochs", type=non_negative_int,

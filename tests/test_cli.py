@@ -112,6 +112,11 @@ def test_bad_inputs_exit_2_with_one_clear_line(trained_run, capsys, tmp_path):
         (["train", "mlp", "--finetune", "middle"], ["--finetune", "'middle'"]),
         (["train", "mlp", "--run-dir", trained_run, "--dataset", "digits"],
          ["already holds a finished run", "--overwrite"]),
+        (["train", "mlp", "--dataset", "digits", "--init-from", tmp_path / "nowhere"],
+         ["init from", "nowhere", "no such file or run dir"]),
+        (["train", "mlp", "--dataset", "digits", "--init-from", trained_run,
+          "--set", "hidden_units=[8]", "--run-dir", tmp_path / "warm"],
+         ["init from", "has shape (64, 16) there but (64, 8)", "same architecture"]),
         (["evaluate", tmp_path / "missing"], ["does not exist"]),
         (["evaluate", trained_run, "--dataset", "fashion_mnist"],
          ["inputs of shape (28, 28, 1)", "model takes (8, 8, 1)"]),
@@ -128,6 +133,7 @@ def test_bad_inputs_exit_2_with_one_clear_line(trained_run, capsys, tmp_path):
     for argv, fragments in cases:
         assert_usage_error(capsys, argv, *fragments)
     assert sorted(p.name for p in (base / "m").iterdir()) == ["1"]  # nothing half-written
+    assert not (tmp_path / "warm").exists()
 
 
 def test_console_script_exit_code_and_clean_output(tmp_path):

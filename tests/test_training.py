@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -245,3 +246,71 @@ def test_resuming_with_other_settings_is_refused(tmp_path):
     (run / "config.json").write_text(json.dumps(config))
     with pytest.raises(training.RunDirError, match="unfinished run with epochs=3, not 4"):
         _train(run, epochs=4)
+
+
+class WeightsAtStart(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.weights = self.model.get_weights()
+
+
+def test_init_from_starts_from_the_saved_weights(tmp_path):
+    source = _train(tmp_path / "source", epochs=2)
+    warm, cold = WeightsAtStart(), WeightsAtStart()
+    _train(tmp_path / "warm", epochs=1, init_from=tmp_path / "source", extra_callbacks=[warm])
+    _train(tmp_path / "cold", epochs=1, extra_callbacks=[cold])
+    saved = source.model.get_weights()
+    assert len(warm.weights) == len(saved)
+    for held, wanted in zip(warm.weights, saved):
+        np.testing.assert_array_equal(held, wanted)
+    assert not np.array_equal(cold.weights[0], saved[0])  # the builder's own initialisation
+    config = json.loads((tmp_path / "warm" / "config.json").read_text())
+    assert config["init_from"] == str((tmp_path / "source" / "model.keras").resolve())
+    assert "init_from" not in json.loads((tmp_path / "cold" / "config.json").read_text())
+    # a .keras file works as well as a run dir, from any working directory
+    again = _train(tmp_path / "file", epochs=1, learning_rate=1e-9, lr_schedule="constant",
+                   init_from=tmp_path / "source" / "model.keras")
+    x = keras_dl.data.load_numpy("digits", "test", limit=8)[0]
+    np.testing.assert_allclose(again.model(x), source.model(x), atol=1e-4)
+
+
+def test_init_from_warns_when_the_validation_split_differs(tmp_path, capsys):
+    _train(tmp_path / "source", epochs=1)
+    capsys.readouterr()
+    _train(tmp_path / "same", epochs=1, init_from=tmp_path / "source")
+    assert "warning" not in capsys.readouterr().err
+    _train(tmp_path / "other", epochs=1, seed=3, init_from=tmp_path / "source")
+    err = capsys.readouterr().err
+    assert "trained with seed=0, this run has seed=3" in err and "validation split" in err
+
+
+@pytest.mark.parametrize(
+    "make, overrides, message",
+    [(None, {}, "no such file or run dir"),
+     ("unfinished", {}, "a run dir without model.keras"),
+     ("text", {}, "not a .keras model file"),
+     ("source", {"builder_kwargs": {"hidden_units": [16, 8]}},
+      "holds 4 weights, model 'mlp' has 6"),
+     ("source", {"builder_kwargs": {"hidden_units": [12]}},
+      "has shape (64, 16) there but (64, 12)")],
+)
+def test_init_from_a_bad_source_fails_before_the_run_dir_is_made(tmp_path, make, overrides,
+                                                                   message):
+    source = tmp_path / "source"
+    if make == "source":
+        _train(source, epochs=1)
+    elif make == "unfinished":
+        source.mkdir()
+        (source / "config.json").write_text("{}")
+    elif make == "text":
+        source = tmp_path / "notes.txt"
+        source.write_text("weights")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _train(tmp_path / "run", init_from=source, **overrides)
+    assert not (tmp_path / "run").exists()
+
+
+def test_init_from_refuses_greedy_pretraining_that_would_overwrite_it(tmp_path):
+    _train(tmp_path / "source", epochs=1)
+    with pytest.raises(ValueError, match="greedy pre-training of model 'mlp' would overwrite"):
+        _train(tmp_path / "run", init_from=tmp_path / "source", pretrain_epochs=1,
+               pretraining="supervised")

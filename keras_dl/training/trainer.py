@@ -138,7 +138,8 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
                    optimizer="adam", lr_schedule="cosine", patience=5, validation_fraction=0.1,
                    seed=0, limit=None, builder_kwargs=None, augment=None, pretrain_epochs=None,
                    pretraining=None, finetune="all", propagate="probabilities",
-                   precision="float32", monitor="val_loss", weight_decay=0.0) -> dict:
+                   precision="float32", monitor="val_loss", weight_decay=0.0,
+                   init_from=None) -> dict:
     """Check every setting and fill in the defaults; `ValueError` naming the first bad one."""
     info = registry.model_info(model_name)
     builder_kwargs = dict(builder_kwargs or {})
@@ -194,6 +195,12 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
     if monitor == "val_accuracy" and info.task != "classification":
         raise ValueError(f"monitor val_accuracy is for classifiers; model {model_name!r} is "
                          f"{info.task} (use val_loss)")
+    if init_from is not None:
+        init_from = str(init_model_file(init_from))
+        if pretraining_config:
+            raise ValueError(
+                f"init from {init_from} starts from trained weights, which greedy pre-training "
+                f"of model {model_name!r} would overwrite (use pretrain epochs 0)")
     return {
         "model": model_name,
         "family": info.family,
@@ -214,7 +221,50 @@ def resolve_config(model_name, *, dataset, epochs=None, batch_size=None, learnin
         **({"precision": precision} if precision != "float32" else {}),
         **({"monitor": monitor} if monitor != "val_loss" else {}),
         **({"weight_decay": float(weight_decay)} if weight_decay else {}),
+        **({"init_from": init_from} if init_from else {}),
     }
+
+
+def init_model_file(path) -> Path:
+    """The absolute path of the `.keras` file that `path` (the file or a run dir holding
+    `model.keras`) names; `ValueError` when there is none."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"init from {str(path)!r}: no such file or run dir; give a .keras "
+                         "model file or a run dir holding model.keras")
+    model_file = path / "model.keras" if path.is_dir() else path
+    if not model_file.is_file():
+        raise ValueError(f"init from {str(path)!r}: a run dir without model.keras (an "
+                         "unfinished run?); give a finished run dir or a .keras model file")
+    if model_file.suffix != ".keras":
+        raise ValueError(f"init from {str(path)!r}: not a .keras model file")
+    return model_file.resolve()
+
+
+def load_initial_weights(model: keras.Model, model_file) -> None:
+    """Set every weight of `model` (trainable or not: batch-norm statistics too) from the
+    model saved in `model_file`, which must have the same weights in the same order and
+    shapes: the same architecture with the same builder arguments. `ValueError` otherwise."""
+    import keras_dl
+
+    try:
+        source = keras_dl.load_model(model_file, compile=False)
+    except (ValueError, OSError, TypeError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"init from {model_file}: cannot be loaded as a Keras model: "
+                         f"{first}") from None
+    held, wanted = source.weights, model.weights
+    if len(held) != len(wanted):
+        raise ValueError(f"init from {model_file}: it holds {len(held)} weights, model "
+                         f"{model.name!r} has {len(wanted)}; it must be the same architecture "
+                         "with the same builder arguments")
+    for index, (a, b) in enumerate(zip(held, wanted)):
+        if tuple(a.shape) != tuple(b.shape):
+            raise ValueError(f"init from {model_file}: weight {index} ({b.path}) has shape "
+                             f"{tuple(a.shape)} there but {tuple(b.shape)} in model "
+                             f"{model.name!r}; it must be the same architecture with the same "
+                             "builder arguments")
+    model.set_weights(source.get_weights())
 
 
 def _resolve_pretraining(info, pretrain_epochs, unit, finetune, propagate, defaults):
@@ -424,7 +474,7 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
           verbose="auto", extra_callbacks=(), strategy="auto", gpus=None,
           augment=None, pretrain_epochs=None, pretraining=None, finetune="all",
           propagate="probabilities", precision="float32",
-          monitor="val_loss", weight_decay=0.0) -> TrainResult:
+          monitor="val_loss", weight_decay=0.0, init_from=None) -> TrainResult:
     """Train `model_name` on `dataset`, evaluate on its test split, write everything to `run_dir`.
 
     Args:
@@ -474,6 +524,14 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
             and the "plateau" schedule watch: "val_loss", or "val_accuracy" for classifiers
             (the main output's, for a model with auxiliary classifiers). Recorded in
             `config.json` when not "val_loss".
+        init_from: start from the weights of a trained model instead of the builder's
+            initialisation: a `.keras` file, or a run dir holding `model.keras`, of the same
+            architecture with the same builder arguments (every weight, batch-norm statistics
+            included). The optimizer starts afresh and `learning_rate` and `lr_schedule` run
+            their full course: fine-tuning, or a warm restart of the schedule (SGDR, Loshchilov
+            & Hutter 2017). Recorded in `config.json`. Keep the source run's `seed`,
+            `validation_fraction` and `limit` on the same dataset, or its training examples
+            end up in this run's validation split (a warning says so).
 
     A model with auxiliary classifiers (GoogLeNet) is trained through its training model
     (`keras_dl.models.training_model_for`), with the auxiliary losses weighted as its paper
@@ -489,10 +547,12 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         patience=patience, validation_fraction=validation_fraction, seed=seed, limit=limit,
         builder_kwargs=builder_kwargs, augment=augment, pretrain_epochs=pretrain_epochs,
         pretraining=pretraining, finetune=finetune, propagate=propagate, precision=precision,
-        monitor=monitor, weight_decay=weight_decay,
+        monitor=monitor, weight_decay=weight_decay, init_from=init_from,
     )
     info = registry.model_info(model_name)
     run_dir = Path(run_dir)
+    if config.get("init_from"):
+        _warn_if_validation_was_trained_on(config)
     x_train, y_train = datasets.load_numpy(dataset, "train", limit=limit)
     x_test, y_test = datasets.load_numpy(dataset, "test", limit=limit)
     x_fit, y_fit, x_val, y_val = datasets.train_validation_split(
@@ -512,6 +572,8 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         fit_model, label_outputs = _training_model(model, model_name, optimizer,
                                                    config["learning_rate"], precision,
                                                    config.get("weight_decay", 0.0))
+        if config.get("init_from"):  # a mismatch fails here, before the run dir is made
+            load_initial_weights(model, config["init_from"])
     if chief:
         resuming = _prepare_run_dir(run_dir, config, overwrite)
     else:  # workers other than the chief keep only their backup, beside the chief's run
@@ -628,6 +690,23 @@ def train(model_name: str, *, dataset: str, run_dir, epochs=None, batch_size=Non
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return TrainResult(model=model, metrics=metrics, history=history, run_dir=run_dir,
                        config=config)
+
+
+def _warn_if_validation_was_trained_on(config: dict) -> None:
+    """Print a warning when the run that `config["init_from"]` came from split the same dataset
+    differently, so this run's validation examples may have been its training examples."""
+    source = Path(config["init_from"]).parent / "config.json"
+    if not source.is_file():
+        return
+    held = json.loads(source.read_text())
+    if held.get("dataset") != config["dataset"]:
+        return
+    for key in ("seed", "validation_fraction", "limit"):
+        if held.get(key) != config[key]:
+            print(f"keras_dl: warning: the initial weights were trained with {key}="
+                  f"{held.get(key)!r}, this run has {key}={config[key]!r}: its validation "
+                  "split may hold examples those weights were trained on", file=sys.stderr)
+            return
 
 
 def _monitor_key(monitor, label_outputs):
