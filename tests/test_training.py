@@ -281,6 +281,9 @@ def test_init_from_warns_when_the_validation_split_differs(tmp_path, capsys):
     _train(tmp_path / "other", epochs=1, seed=3, init_from=tmp_path / "source")
     err = capsys.readouterr().err
     assert "trained with seed=0, this run has seed=3" in err and "validation split" in err
+    (tmp_path / "source" / "config.json").write_text("not json")  # nothing to compare with
+    _train(tmp_path / "unreadable", epochs=1, seed=3, init_from=tmp_path / "source")
+    assert "warning" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -696,10 +696,11 @@ def _warn_if_validation_was_trained_on(config: dict) -> None:
     """Print a warning when the run that `config["init_from"]` came from split the same dataset
     differently, so this run's validation examples may have been its training examples."""
     source = Path(config["init_from"]).parent / "config.json"
-    if not source.is_file():
+    try:
+        held = json.loads(source.read_text())
+    except (OSError, ValueError):  # no config (a bare .keras file) or an unreadable one
         return
-    held = json.loads(source.read_text())
-    if held.get("dataset") != config["dataset"]:
+    if not isinstance(held, dict) or held.get("dataset") != config["dataset"]:
         return
     for key in ("seed", "validation_fraction", "limit"):
         if held.get(key) != config[key]:
