@@ -121,6 +121,9 @@ CASES = {
                        lambda: on_images(layers.PCAColorJitter(
                            np.ones(3, "float32"), np.eye(3, dtype="float32"), seed=0), False),
                        images, True),
+    "RandomErasing": (["RandomErasing"],
+                      lambda: on_images(layers.RandomErasing(1.0, seed=0), False),
+                      images, True),
     "RandomPaddedCrop": (["RandomPaddedCrop"],
                          lambda: on_images(layers.RandomPaddedCrop(2, seed=0), False),
                          images, True),

@@ -10,14 +10,16 @@ from keras_dl import cli, training
 from keras_dl.data import to_dataset
 from keras_dl.data.augment import AUGMENTATIONS, build_augmentation, format_augment, parse_augment
 
-FULL = "flip,translate=0.1,rotate=10,shear=0.1,crop=4,contrast=0.2,noise=0.05,pca_jitter=0.1"
+FULL = ("flip,translate=0.1,rotate=10,shear=0.1,crop=4,contrast=0.2,noise=0.05,pca_jitter=0.1,"
+        "erase=0.5")
 
 
 def test_parse_full_spec_and_defaults():
     assert parse_augment(FULL) == {"flip": None, "translate": 0.1, "rotate": 10.0,
                                    "shear": 0.1, "crop": 4, "contrast": 0.2, "noise": 0.05,
-                                   "pca_jitter": 0.1}
-    assert parse_augment("rotate,crop") == {"rotate": 10.0, "crop": 4}
+                                   "pca_jitter": 0.1, "erase": 0.5}
+    assert parse_augment("rotate,crop,erase") == {"rotate": 10.0, "crop": 4, "erase": 0.5}
+    assert parse_augment("erase=1") == {"erase": 1.0}
     assert parse_augment(None) == {} and format_augment("") is None
     assert format_augment("crop=2, flip") == "crop=2,flip"
 
@@ -29,6 +31,7 @@ def test_parse_full_spec_and_defaults():
     ("translate=1.5", "fraction"),
     ("noise=abc", "needs a number"),
     ("flip=1", "flip takes no value"),
+    ("erase=1.5", "erase is a probability in \\(0, 1\\], got '1.5'"),
 ])
 def test_bad_specs_name_the_value_and_the_allowed_ones(spec, match):
     with pytest.raises(ValueError, match=match):
@@ -40,10 +43,10 @@ def test_pipeline_has_each_layer_and_changes_training_batches_only():
     pipeline = build_augmentation(FULL, images=images, seed=1)
     names = [layer.name for layer in pipeline.layers]
     assert names == ["flip", "translate", "rotate", "shear", "crop", "contrast", "noise",
-                     "pca_jitter"]
+                     "pca_jitter", "erase"]
     out = np.asarray(pipeline(images[:8], training=True))
     assert out.shape == images[:8].shape and not np.allclose(out, images[:8])
-    for name in ("flip", "rotate", "crop", "noise", "pca_jitter"):  # identity at inference
+    for name in ("flip", "rotate", "crop", "noise", "pca_jitter", "erase"):  # identity at inference
         layer = pipeline.get_layer(name)
         np.testing.assert_allclose(layer(images[:2], training=False), images[:2], atol=1e-6)
 
@@ -95,12 +98,12 @@ def test_distributed_dataset_augments_training_batches_only():
 @pytest.mark.slow
 def test_trainer_records_augment_and_keeps_it_out_of_the_model(tmp_path):
     result = training.train("nin", dataset="digits", run_dir=tmp_path / "run", epochs=1,
-                            batch_size=64, limit=200, verbose=0, augment="flip,crop=1",
+                            batch_size=64, limit=200, verbose=0, augment="flip,crop=1,erase",
                             builder_kwargs={"width_multiplier": 0.0625, "dropout": 0.0})
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["augment"] == "flip,crop=1"
+    assert config["augment"] == "flip,crop=1,erase=0.5"
     layer_types = {type(layer).__name__ for layer in result.model.layers}
-    assert not layer_types & {"RandomFlip", "RandomPaddedCrop", "Sequential"}
+    assert not layer_types & {"RandomFlip", "RandomPaddedCrop", "RandomErasing", "Sequential"}
     assert training.resolve_config("nin", dataset="digits")["augment"] is None
 
 

@@ -1,6 +1,6 @@
 """The CNN zoo's custom layers: LRN, stochastic depth, fractal join/drop-path, channel padding,
-PCA colour jitter and per-image padded crops — their formulas, their randomness, their
-configs."""
+PCA colour jitter, per-image padded crops and random erasing — their formulas, their
+randomness, their configs."""
 
 import keras
 import numpy as np
@@ -12,6 +12,7 @@ from keras_dl.layers import (
     FractalPathSampler,
     LocalResponseNormalization,
     PCAColorJitter,
+    RandomErasing,
     RandomPaddedCrop,
     StochasticDepth,
     linear_survival_probability,
@@ -267,3 +268,89 @@ def test_padded_crop_compiles_in_a_training_graph_and_refuses_bad_arguments():
             RandomPaddedCrop(bad)
     with pytest.raises(ValueError, match="batches of images"):
         RandomPaddedCrop(1)(np.zeros((4, 4, 3), "float32"))
+
+
+# --- random erasing ---------------------------------------------------------------------------
+
+
+def _papers_rectangles(n, height, width, rng, area=(0.02, 0.4), r1=0.3):
+    """Algorithm 1 of Zhong et al. (2020) as written: redraw until the rectangle fits."""
+    sizes = []
+    while len(sizes) < n:
+        s_e = height * width * rng.uniform(*area)
+        r_e = rng.uniform(r1, 1 / r1)
+        h_e, w_e = int(round(np.sqrt(s_e * r_e))), int(round(np.sqrt(s_e / r_e)))
+        x_e, y_e = int(rng.random() * width), int(rng.random() * height)
+        if h_e >= 1 and w_e >= 1 and x_e + w_e <= width and y_e + h_e <= height:
+            sizes.append((h_e, w_e))
+    return np.array(sizes)
+
+
+def test_random_erasing_erases_one_rectangle_per_image_as_the_paper_draws_them():
+    images = np.full((3000, 28, 28, 1), 2.0, "float32")  # outside [0, 1]: erased pixels show
+    layer = RandomErasing(0.5, seed=0)
+    out = np.asarray(layer(images, training=True))
+    erased = out[..., 0] != 2.0
+    hit = erased.any(axis=(1, 2))
+    assert 0.46 < hit.mean() < 0.54  # p = 0.5, each image on its own
+    values = out[erased[..., None].repeat(1, -1)]
+    assert values.min() >= 0 and values.max() <= 1 and 0.27 < values.std() < 0.31  # U(0, 1)
+    sizes, corners = [], set()
+    for mask in erased[hit]:
+        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        h, w = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+        assert mask.sum() == h * w  # one solid rectangle inside the image
+        sizes.append((h, w))
+        corners.add((rows[0], cols[0]))
+    sizes = np.array(sizes)
+    assert len(corners) > 200  # placed anywhere, not at a few fixed spots
+    fractions = sizes.prod(axis=1) / 784
+    assert fractions.min() > 0.01 and fractions.max() < 0.45
+    ratios = sizes[:, 0] / sizes[:, 1]
+    # r_e in [0.3, 1 / 0.3], widened a little by rounding small rectangles to whole pixels
+    assert ratios.min() >= 0.2 and ratios.max() <= 4.5
+    # the same distribution as the paper's redraw-until-it-fits loop; r_e uniform (not
+    # log-uniform) makes about three rectangles in four taller than wide
+    reference = _papers_rectangles(4000, 28, 28, np.random.default_rng(1))
+    reference_ratios = reference[:, 0] / reference[:, 1]
+    assert abs(fractions.mean() - reference.prod(axis=1).mean() / 784) < 0.012
+    assert abs(np.median(ratios) - np.median(reference_ratios)) < 0.15
+    assert abs((ratios > 1).mean() - (reference_ratios > 1).mean()) < 0.05
+    _round_trip(layer)
+
+
+def test_random_erasing_is_identity_at_inference_and_honours_its_settings():
+    rng = np.random.default_rng(0)
+    images = rng.random((64, 10, 12, 3)).astype("float32") + 2
+    np.testing.assert_array_equal(RandomErasing(1.0, seed=0)(images, training=False), images)
+    np.testing.assert_array_equal(RandomErasing(0.0, seed=0)(images, training=True), images)
+    out = np.asarray(RandomErasing(1.0, fill_value=0.0, seed=0)(images, training=True))
+    changed = out != images
+    assert changed.any(axis=(1, 2, 3)).all()  # p = 1: every image
+    assert (out[changed] == 0).all()  # the constant fill
+    assert (changed.all(axis=-1) == changed.any(axis=-1)).all()  # whole pixels, all channels
+    out = np.asarray(RandomErasing(1.0, area=(0.25, 0.25), aspect_ratio=1.0, seed=0)(
+        np.full((8, 8, 8, 1), 2.0, "float32"), training=True))
+    assert ((out != 2.0).sum(axis=(1, 2, 3)) == 16).all()  # a 4×4 square in each
+    clone = _round_trip(RandomErasing(0.3, area=(0.1, 0.2), aspect_ratio=0.5,
+                                      value_range=(-1, 1), fill_value=0.5, seed=4))
+    assert clone.area == (0.1, 0.2) and clone.value_range == (-1.0, 1.0)
+
+
+def test_random_erasing_compiles_in_a_training_graph_and_refuses_bad_arguments():
+    import tensorflow as tf
+
+    layer = RandomErasing(1.0, fill_value=-1.0, seed=0)
+    erase = tf.function(lambda x: layer(x, training=True), jit_compile=True)
+    out = erase(tf.random.uniform((6, 16, 16, 3))).numpy()
+    assert out.shape == (6, 16, 16, 3) and ((out == -1).sum(axis=(1, 2, 3)) > 0).all()
+    for kwargs, match in [({"probability": 1.5}, "probability"),
+                          ({"probability": True}, "probability"),
+                          ({"area": (0.5, 0.2)}, "area"), ({"area": (0, 0.2)}, "area"),
+                          ({"aspect_ratio": 2.0}, "aspect_ratio"),
+                          ({"value_range": (1, 0)}, "value_range"),
+                          ({"fill_value": "mean"}, "fill_value")]:
+        with pytest.raises(ValueError, match=match):
+            RandomErasing(**kwargs)
+    with pytest.raises(ValueError, match="batches of images"):
+        RandomErasing()(np.zeros((4, 4, 3), "float32"))

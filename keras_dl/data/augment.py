@@ -5,7 +5,7 @@ translations, rotations, affine transforms (shear), cropping, contrast enhanceme
 noise, and colour jitter along the principal components of the RGB values (Krizhevsky et
 al. 2012). `build_augmentation` turns a spec such as
 
-    "flip,translate=0.1,rotate=10,shear=0.1,crop=4,contrast=0.2,noise=0.05,pca_jitter=0.1"
+    "flip,translate=0.1,rotate=10,shear=0.1,crop=4,contrast=0.2,noise=0.05,pca_jitter=0.1,erase=0.5"
 
 into a `keras.Sequential` of preprocessing layers, applied in that order. The trainer maps
 it over the training `tf.data` pipeline only (`to_dataset(..., augment=...)`): validation
@@ -24,6 +24,8 @@ is saved or exported into the serving graph.
 | `contrast`   | factor (0.2)              | `RandomContrast(v)` on [0, 1] images               |
 | `noise`      | standard deviation (0.05) | `GaussianNoise(v)` (additive noise)                |
 | `pca_jitter` | σ of α (0.1)              | `PCAColorJitter` fitted on the training images     |
+| `erase`      | probability (0.5)         | `RandomErasing(v)`: a random rectangle of the image|
+|              |                           | refilled with uniform noise (Zhong et al. 2020)    |
 
 `pca_jitter` needs RGB images: on grey-scale data (Fashion-MNIST) it raises `ValueError`
 rather than silently doing nothing.
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_dl.layers import PCAColorJitter, RandomPaddedCrop
+from keras_dl.layers import PCAColorJitter, RandomErasing, RandomPaddedCrop
 
 DEFAULTS = {
     "flip": None,
@@ -45,6 +47,7 @@ DEFAULTS = {
     "contrast": 0.2,
     "noise": 0.05,
     "pca_jitter": 0.1,
+    "erase": 0.5,
 }
 AUGMENTATIONS = tuple(DEFAULTS)
 
@@ -90,6 +93,8 @@ def parse_augment(spec) -> dict:
             number = int(number)
         elif key in ("translate", "zoom", "contrast") and number >= 1:
             raise ValueError(f"augmentation {key} is a fraction in (0, 1), got {value!r}")
+        elif key == "erase" and number > 1:
+            raise ValueError(f"augmentation erase is a probability in (0, 1], got {value!r}")
         parsed[key] = number
     return parsed
 
@@ -100,6 +105,23 @@ def format_augment(spec) -> str | None:
     if not parsed:
         return None
     return ",".join(key if value is None else f"{key}={value:g}" for key, value in parsed.items())
+
+
+def augment_option(text, *, channels=None) -> str:
+    """A command line's `--augment` value checked: `""` for "none", else the canonical spec.
+
+    `ValueError` (one line naming the bad part and the allowed ones) for a bad spec, or for
+    `pca_jitter` when `channels` says the images are not RGB.
+    """
+    if text.strip().lower() == "none":
+        return ""
+    spec = format_augment(text)
+    if spec is None:
+        raise ValueError(f"--augment needs a spec such as 'flip,crop=4' or 'none', got {text!r}")
+    if "pca_jitter" in parse_augment(spec) and channels is not None and channels != 3:
+        raise ValueError(f"pca_jitter needs RGB images with 3 channels, got {channels}; "
+                         "drop pca_jitter")
+    return spec
 
 
 def build_augmentation(spec, *, input_shape=None, images=None, seed=0):
@@ -153,4 +175,6 @@ def build_augmentation(spec, *, input_shape=None, images=None, seed=0):
                                  "principal components of their RGB values")
             layers.append(PCAColorJitter.from_images(images, stddev=value, seed=layer_seed,
                                                      name="pca_jitter"))
+        elif key == "erase":
+            layers.append(RandomErasing(value, seed=layer_seed, name="erase"))
     return keras.Sequential(layers, name="augmentation")

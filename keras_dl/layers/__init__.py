@@ -15,6 +15,7 @@ from keras_dl.layers.fractal import FractalJoin, FractalPathSampler
 from keras_dl.layers.lrn import LocalResponseNormalization
 from keras_dl.layers.maxout import Maxout
 from keras_dl.layers.pca_color_jitter import PCAColorJitter, rgb_principal_components
+from keras_dl.layers.random_erasing import RandomErasing
 from keras_dl.layers.random_padded_crop import RandomPaddedCrop
 from keras_dl.layers.rbm import RBM
 from keras_dl.layers.reconstruction_loss import ReconstructionLoss
@@ -38,6 +39,7 @@ __all__ = [
     "Maxout",
     "PCAColorJitter",
     "RBM",
+    "RandomErasing",
     "RandomPaddedCrop",
     "ReconstructionLoss",
     "SaltAndPepperCorruption",
