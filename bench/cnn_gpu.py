@@ -15,11 +15,12 @@ compiles), on random pixels held on the device; it prints and records training i
 `train MODEL` trains a zoo network's small-image variant with the settings of
 `apps/cnn_zoo.py` (its builder arguments and augmentation, 54,000/6,000 train/validation split
 with seed 0, batch 128, Adam at the registered rate (or `--optimizer`, `--learning-rate`,
-`--weight-decay`, as `keras-dl train` takes them), cosine annealing to 1% over the epochs,
+`--weight-decay`, and `--augment` instead of the zoo's augmentation, as `keras-dl train`
+takes them), cosine annealing to 1% over the epochs,
 early stopping on `--monitor`, validation loss by default, with patience 5 and the best
 weights restored, as `keras-dl train` does), then reports test accuracy on the 10,000 test
 images. The augmentation model runs on each training batch in float32, as in the trainer's input
-pipeline: inside the compiled training step when all its layers compile (flip and crop do),
+pipeline: inside the compiled training step when all its layers compile (flip, crop and erase do),
 else before it. With `--budget SECONDS` the number of epochs is fixed after the second epoch
 (the first holds the compilation) to as many as fit in the budget, at most `--epochs`, and the
 cosine runs over that count (the second epoch takes its rate from `--epochs`, under 1% off).
@@ -66,13 +67,23 @@ from keras_dl.training import (  # noqa: E402
 QUICK = {"limit": 1000, "test_limit": 500, "epochs": 1, "width_multiplier": 0.125}
 
 
+def zoo_module():
+    """`apps/cnn_zoo.py`, loaded once (this script shares its settings and checks)."""
+    global _ZOO_MODULE
+    if _ZOO_MODULE is None:
+        path = Path(__file__).resolve().parent.parent / "apps" / "cnn_zoo.py"
+        spec = importlib.util.spec_from_file_location("cnn_zoo", path)
+        _ZOO_MODULE = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_ZOO_MODULE)
+    return _ZOO_MODULE
+
+
+_ZOO_MODULE = None
+
+
 def zoo_settings():
     """`apps/cnn_zoo.py`'s table of small-image settings (one source for both scripts)."""
-    path = Path(__file__).resolve().parent.parent / "apps" / "cnn_zoo.py"
-    spec = importlib.util.spec_from_file_location("cnn_zoo", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ZOO
+    return zoo_module().ZOO
 
 
 def device_name():
@@ -235,9 +246,14 @@ class HistoryLog(keras.callbacks.Callback):
 def train_zoo_model(name, *, precision="float32", epochs=None, budget=None, batch_size=128,
                     seed=0, limit=None, test_limit=None, width_multiplier=None,
                     patience=5, monitor="val_loss", log_path=None, optimizer="adam",
-                    learning_rate=None, weight_decay=0.0):
-    """Train `name`'s small-image variant on Fashion-MNIST; a dict of what was measured."""
+                    learning_rate=None, weight_decay=0.0, augment=None):
+    """Train `name`'s small-image variant on Fashion-MNIST; a dict of what was measured.
+
+    `augment` replaces the zoo's augmentation for the model (None keeps it, "" for none).
+    """
     entry = zoo_settings()[name]
+    if augment is not None:
+        entry = {**entry, "augment": augment or None}
     info = keras_dl.model_info(name)
     epochs = epochs or info.train_defaults["epochs"]
     learning_rate = learning_rate or info.train_defaults["learning_rate"]
@@ -357,6 +373,11 @@ def decay(text):
     return value
 
 
+def augment_argument(text):
+    """`--augment`, checked as `apps/cnn_zoo.py` checks its own."""
+    return zoo_module().augment_argument(text)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -382,6 +403,8 @@ def parse_args(argv=None):
                    help="initial rate (default: the model's registered one)")
     p.add_argument("--weight-decay", type=decay, default=0.0,
                    help="decoupled weight decay, in [0, 1) (default 0: none)")
+    p.add_argument("--augment", type=augment_argument, metavar="SPEC",
+                   help="augmentation instead of the zoo's, e.g. 'flip,crop=4,erase', or 'none'")
     p.add_argument("--monitor", default="val_loss", choices=MONITORS,
                    help="what early stopping and the weights it restores watch (default val_loss)")
     p.add_argument("--seed", type=int, default=0)
@@ -422,7 +445,7 @@ def main(argv=None):
             limit=args.limit or quick.get("limit"), test_limit=quick.get("test_limit"),
             width_multiplier=quick.get("width_multiplier"), monitor=args.monitor,
             log_path=args.log, optimizer=args.optimizer, learning_rate=args.learning_rate,
-            weight_decay=args.weight_decay)
+            weight_decay=args.weight_decay, augment=args.augment)
         report["train"] = result
         print(f"{args.model} ({result['precision']}): test accuracy "
               f"{result['test_accuracy']:.4f} after {result['epochs_run']} epochs "

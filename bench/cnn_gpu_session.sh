@@ -13,7 +13,8 @@
 # ResNet-50 224x224 training throughput under each of PRECISIONS (default mixed_bfloat16,
 # float32, mixed_float16: the two not yet measured first) until END.
 # TRAIN_OPTS adds options to every training, e.g. TRAIN_OPTS="--optimizer momentum
-# --learning-rate 0.1 --weight-decay 5e-3" (default: none, the zoo's Adam recipe).
+# --learning-rate 0.1 --weight-decay 5e-3" (default: none, the zoo's Adam recipe; add
+# "--augment flip,crop=4,erase" for Random Erasing on top of the zoo's flip and crop).
 # The trainings come first because the quality bar needs them and a lease may end early. They
 # write their JSON, epoch log and output into OUT_DIR; the throughput report goes to standard
 # output (tee it).

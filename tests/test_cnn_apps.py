@@ -106,6 +106,19 @@ def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tm
     assert (run / "model.keras").stat().st_mtime_ns != saved
 
 
+def test_cnn_zoo_augment_replaces_each_models_own_augmentation():
+    app = load_script("apps", "cnn_zoo")
+
+    def augment(*argv):
+        runs = app.plan(app.parse_args(["--models", "resnet18,nin", *argv]))
+        return {name: settings["augment"] for name, _, settings in runs}
+
+    assert augment() == {"resnet18": "flip,crop=4", "nin": None}  # the zoo's own
+    assert augment("--augment", "flip, erase") == {"resnet18": "flip,erase=0.5",
+                                                  "nin": "flip,erase=0.5"}
+    assert augment("--augment", "none") == {"resnet18": None, "nin": None}
+
+
 @pytest.mark.parametrize("script, argv, message", [
     ("apps/cnn_zoo", ["--models", "resnet9000"], "unknown model 'resnet9000'"),
     ("apps/cnn_zoo", ["--width-multiplier", "0"],
@@ -115,6 +128,12 @@ def test_cnn_zoo_resume_continues_an_interrupted_run_and_keeps_a_finished_one(tm
     ("apps/cnn_zoo", ["--precision", "half"], "--precision: invalid choice: 'half'"),
     ("apps/cnn_zoo", ["--monitor", "accuracy"], "--monitor: invalid choice: 'accuracy'"),
     ("apps/cnn_zoo", ["--verbose", "3"], "--verbose: invalid choice: 3"),
+    ("apps/cnn_zoo", ["--augment", "flip,blur"], "--augment: unknown augmentation 'blur'; "
+     "allowed: flip, translate"),
+    ("apps/cnn_zoo", ["--augment", "pca_jitter"], "pca_jitter needs RGB images"),
+    ("bench/cnn_gpu", ["train", "resnet18", "--augment", "erase=2"],
+     "--augment: augmentation erase is a probability in (0, 1], got '2'"),
+    ("bench/cnn_gpu", ["train", "resnet18", "--augment", ""], "--augment needs a spec"),
     ("bench/cnn_gpu", ["train", "resnet18", "--monitor", "loss"],
      "--monitor: invalid choice: 'loss'"),
     ("bench/cnn_gpu", ["train", "resnet7"], "unknown model 'resnet7'; allowed: lenet5"),
@@ -155,6 +174,7 @@ def test_gpu_bench_trains_a_zoo_network_and_times_resnet50(tmp_path, capsys):
     assert bench.main(["train", "resnet18", "--quick", "--epochs", "2", "--budget", "600",
                        "--monitor", "val_accuracy", "--log", str(log), "--optimizer",
                        "momentum", "--learning-rate", "0.05", "--weight-decay", "5e-3",
+                       "--augment", "flip,crop=4,erase",
                        "--output", str(tmp_path / "t.json")]) == 0
     train = json.loads((tmp_path / "t.json").read_text())["train"]
     accuracies = train["history"]["val_accuracy"]
@@ -162,9 +182,10 @@ def test_gpu_bench_trains_a_zoo_network_and_times_resnet50(tmp_path, capsys):
     assert (train["optimizer"], train["learning_rate"], train["weight_decay"]) == \
         ("momentum", 0.05, 5e-3)
     assert train["best_epoch"] == accuracies.index(max(accuracies)) + 1
-    assert train["augment"] == "flip,crop=4" and train["builder_kwargs"]["width_multiplier"]
+    assert train["augment"] == "flip,crop=4,erase=0.5"  # --augment, not the zoo's flip,crop=4
+    assert train["builder_kwargs"]["width_multiplier"]
     assert train["epochs_run"] == len(train["epoch_seconds"]) == 2
-    assert train["augmentation_runs"] == "in the compiled step"  # flip and crop compile
+    assert train["augmentation_runs"] == "in the compiled step"  # flip, crop, erase compile
     assert train["train_examples"] == 900 and train["test_examples"] == 500
     assert 0 <= train["test_accuracy"] <= 1 and train["published"][1] == 0.949
     lines = [json.loads(line) for line in log.read_text().splitlines()]
@@ -211,7 +232,7 @@ def test_gpu_bench_compiles_flip_and_crop_and_augments_other_layers_before_the_s
     from keras_dl.data.augment import build_augmentation
 
     bench = load_script("bench", "cnn_gpu")
-    assert bench.compiles(build_augmentation("flip,crop=4", input_shape=(8, 8, 1)))
+    assert bench.compiles(build_augmentation("flip,crop=4,erase", input_shape=(8, 8, 1)))
     rotate = build_augmentation("flip,rotate=10", input_shape=(8, 8, 1))
     assert not bench.compiles(rotate)  # Keras' RandomRotation: supports_jit = False
     x = np.random.default_rng(0).random((10, 8, 8, 1)).astype("float32") + 1
