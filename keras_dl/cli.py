@@ -373,8 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--limit", type=positive_int, help="use only the first N examples (smoke runs)")
     p.add_argument("--augment", metavar="SPEC",
-                   help="augment the training batches, e.g. flip,translate=0.1,rotate=10,"
-                        "shear=0.1,crop=4,contrast=0.2,noise=0.05,pca_jitter=0.1")
+                   help="augment the training batches, e.g. flip,crop=4,erase=0.5; names: "
+                        "flip, translate, rotate, shear, zoom, stretch, perspective, crop, "
+                        "contrast, noise, pca_jitter, erase (README: The CNN zoo)")
     p.add_argument("--precision", default="float32",
                    choices=("float32", "mixed_float16", "mixed_bfloat16"),
                    help="float32 (default), or mixed precision for classifiers: mixed_float16 "

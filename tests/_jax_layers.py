@@ -127,6 +127,9 @@ CASES = {
     "RandomPaddedCrop": (["RandomPaddedCrop"],
                          lambda: on_images(layers.RandomPaddedCrop(2, seed=0), False),
                          images, True),
+    "RandomPerspective": (["RandomPerspective"],
+                          lambda: on_images(layers.RandomPerspective(0.3, seed=0), False),
+                          images, True),
     "RBM": (["RBM"], lambda: on_vectors(layers.RBM(4, seed=0), after=False), binary, False),
     "RBM persistent CD-2": (["RBM"], lambda: on_vectors(
         layers.RBM(4, k=2, persistent=True, chains=8, seed=0), after=False), binary, False),

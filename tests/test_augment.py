@@ -10,13 +10,14 @@ from keras_dl import cli, training
 from keras_dl.data import to_dataset
 from keras_dl.data.augment import AUGMENTATIONS, build_augmentation, format_augment, parse_augment
 
-FULL = ("flip,translate=0.1,rotate=10,shear=0.1,crop=4,contrast=0.2,noise=0.05,pca_jitter=0.1,"
-        "erase=0.5")
+FULL = ("flip,translate=0.1,rotate=10,shear=0.1,zoom=0.1,stretch=0.1,perspective=0.2,crop=4,"
+        "contrast=0.2,noise=0.05,pca_jitter=0.1,erase=0.5")
 
 
 def test_parse_full_spec_and_defaults():
     assert parse_augment(FULL) == {"flip": None, "translate": 0.1, "rotate": 10.0,
-                                   "shear": 0.1, "crop": 4, "contrast": 0.2, "noise": 0.05,
+                                   "shear": 0.1, "zoom": 0.1, "stretch": 0.1,
+                                   "perspective": 0.2, "crop": 4, "contrast": 0.2, "noise": 0.05,
                                    "pca_jitter": 0.1, "erase": 0.5}
     assert parse_augment("rotate,crop,erase") == {"rotate": 10.0, "crop": 4, "erase": 0.5}
     assert parse_augment("erase=1") == {"erase": 1.0}
@@ -31,6 +32,8 @@ def test_parse_full_spec_and_defaults():
     ("translate=1.5", "fraction"),
     ("noise=abc", "needs a number"),
     ("flip=1", "flip takes no value"),
+    ("perspective=2", "perspective is a distortion in \\(0, 1\\], got '2'"),
+    ("stretch=1", "stretch is a fraction in \\(0, 1\\)"),
     ("erase=1.5", "erase is a probability in \\(0, 1\\], got '1.5'"),
 ])
 def test_bad_specs_name_the_value_and_the_allowed_ones(spec, match):
@@ -42,11 +45,12 @@ def test_pipeline_has_each_layer_and_changes_training_batches_only():
     images = np.random.default_rng(0).random((32, 16, 16, 3)).astype("float32")
     pipeline = build_augmentation(FULL, images=images, seed=1)
     names = [layer.name for layer in pipeline.layers]
-    assert names == ["flip", "translate", "rotate", "shear", "crop", "contrast", "noise",
-                     "pca_jitter", "erase"]
+    assert names == ["flip", "translate", "rotate", "shear", "zoom", "stretch", "perspective",
+                     "crop", "contrast", "noise", "pca_jitter", "erase"]
     out = np.asarray(pipeline(images[:8], training=True))
     assert out.shape == images[:8].shape and not np.allclose(out, images[:8])
-    for name in ("flip", "rotate", "crop", "noise", "pca_jitter", "erase"):  # identity at inference
+    for name in ("flip", "rotate", "perspective", "crop", "noise", "pca_jitter", "erase"):
+        # identity at inference
         layer = pipeline.get_layer(name)
         np.testing.assert_allclose(layer(images[:2], training=False), images[:2], atol=1e-6)
 
@@ -60,6 +64,21 @@ def test_crop_pads_then_crops_back_to_size_and_shifts_each_image_on_its_own():
     assert np.allclose(out.sum(axis=(1, 2, 3)), 4)  # the square is shifted, not cut
     # one batch: the images land at different places (Keras' RandomCrop moves them together)
     assert len({tuple(np.argwhere(o[..., 0])[0]) for o in out}) > 4
+
+
+def test_stretch_changes_the_aspect_ratio_and_zoom_keeps_it():
+    images = np.zeros((64, 32, 32, 1), "float32")
+    images[:, 8:24, 8:24] = 1  # a 16 × 16 square
+
+    def sides(spec):
+        out = np.asarray(build_augmentation(spec, input_shape=(32, 32, 1), seed=0)(
+            images, training=True))[..., 0] > 0.5
+        return out.any(axis=2).sum(axis=1), out.any(axis=1).sum(axis=1)  # height, width
+
+    height, width = sides("zoom=0.3")
+    assert np.abs(height - width).max() <= 1 and height.std() > 1  # scaled, still square
+    height, width = sides("stretch=0.3")
+    assert (np.abs(height - width) >= 3).mean() > 0.4  # rectangles: sides scaled apart
 
 
 def test_pca_jitter_refuses_grey_images():
@@ -130,3 +149,9 @@ def test_cli_rejects_bad_augment_with_exit_2(capsys, tmp_path):
     code = cli.main(["train", "nin", "--dataset", "digits", "--augment", "pca_jitter",
                      "--run-dir", str(tmp_path / "r")])
     assert code == 2 and "needs RGB" in capsys.readouterr().err
+
+
+def test_cli_help_names_every_augmentation():
+    action = next(action for action in cli.build_parser()._subparsers._group_actions[0]
+                  .choices["train"]._actions if "--augment" in action.option_strings)
+    assert all(name in action.help for name in AUGMENTATIONS)

@@ -1,6 +1,6 @@
 """The CNN zoo's custom layers: LRN, stochastic depth, fractal join/drop-path, channel padding,
-PCA colour jitter, per-image padded crops and random erasing — their formulas, their
-randomness, their configs."""
+PCA colour jitter, per-image padded crops, random erasing and perspective distortion — their
+formulas, their randomness, their configs."""
 
 import keras
 import numpy as np
@@ -14,6 +14,7 @@ from keras_dl.layers import (
     PCAColorJitter,
     RandomErasing,
     RandomPaddedCrop,
+    RandomPerspective,
     StochasticDepth,
     linear_survival_probability,
     rgb_principal_components,
@@ -354,3 +355,79 @@ def test_random_erasing_compiles_in_a_training_graph_and_refuses_bad_arguments()
             RandomErasing(**kwargs)
     with pytest.raises(ValueError, match="batches of images"):
         RandomErasing()(np.zeros((4, 4, 3), "float32"))
+
+
+# --- perspective distortion -------------------------------------------------------------------
+
+
+def _reference_warp(image, moved):
+    """The warp by hand: solve for the homography taking the moved corners back to the
+    image's corners, then sample each output pixel bilinearly (zeros outside)."""
+    height, width, channels = image.shape
+    corners = [(0, 0), (width - 1, 0), (width - 1, height - 1), (0, height - 1)]
+    rows, values = [], []
+    for (x, y), (u, v) in zip(moved, corners):
+        rows += [[x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y]]
+        values += [u, v]
+    h = np.append(np.linalg.solve(np.array(rows, float), np.array(values, float)), 1)
+    h = h.reshape(3, 3)
+    out = np.zeros_like(image)
+    for row in range(height):
+        for col in range(width):
+            u, v, w = h @ [col, row, 1]
+            u, v = u / w, v / w
+            for xi in (np.floor(u), np.floor(u) + 1):
+                for yi in (np.floor(v), np.floor(v) + 1):
+                    if 0 <= xi < width and 0 <= yi < height:
+                        weight = (1 - abs(u - xi)) * (1 - abs(v - yi))
+                        out[row, col] += weight * image[int(yi), int(xi)]
+    return out
+
+
+def test_perspective_warp_matches_the_homography_worked_by_hand():
+    from keras_dl.layers.random_perspective import warp_corners
+
+    rng = np.random.default_rng(0)
+    images = rng.random((2, 9, 11, 2)).astype("float32")
+    corners = np.array([[0, 0], [10, 0], [10, 8], [0, 8]], "float32")
+    np.testing.assert_allclose(warp_corners(images, np.stack([corners, corners])), images,
+                               atol=1e-5)  # corners where they were: the identity
+    moved = np.array([[[1.5, 0.7], [9.2, 2.0], [8.1, 7.4], [2.2, 6.9]],
+                      [[0.3, 2.6], [10.0, 0.0], [7.0, 8.0], [1.0, 5.5]]], "float32")
+    got = np.asarray(warp_corners(images, moved))
+    for image, corners_to, out in zip(images, moved, got):
+        np.testing.assert_allclose(out, _reference_warp(image, corners_to), atol=1e-4)
+
+
+def test_random_perspective_moves_each_images_corners_inwards_on_its_own():
+    ones = np.ones((64, 28, 28, 1), "float32")
+    layer = RandomPerspective(0.5, fill_value=-1.0, seed=0)
+    out = np.asarray(layer(ones, training=True))
+    assert out.shape == ones.shape
+    assert (out[:, 10:18, 10:18] > 0.999).all()  # the middle stays inside the warped image
+    # a corner moves inwards by at most 0.5 · 13.5 px in x and y: beyond that, always inside
+    assert (out[:, 7:21, 7:21] > -1).all()
+    outside = (out < 0).sum(axis=(1, 2, 3))
+    assert (outside > 0).mean() > 0.9 and len(set(outside.tolist())) > 40  # each its own
+    assert out.min() >= -1 - 1e-5 and out.max() <= 1 + 1e-5  # bilinear: between fill and ones
+    np.testing.assert_array_equal(layer(ones[:2], training=False), ones[:2])
+    np.testing.assert_array_equal(RandomPerspective(0.0)(ones[:2], training=True), ones[:2])
+    clone = _round_trip(layer)
+    assert (clone.distortion, clone.fill_value) == (0.5, -1.0)
+
+
+def test_random_perspective_compiles_in_a_training_graph_and_refuses_bad_arguments():
+    import tensorflow as tf
+
+    layer = RandomPerspective(0.3, seed=0)
+    warp = tf.function(lambda x: layer(x, training=True), jit_compile=True)
+    out = warp(tf.ones((3, 12, 12, 3))).numpy()
+    assert out.shape == (3, 12, 12, 3) and np.isfinite(out).all()
+    for kwargs, match in [({"distortion": 1.5}, "distortion"), ({"distortion": -0.1},
+                                                                 "distortion"),
+                          ({"distortion": "0.2"}, "distortion"), ({"fill_value": None},
+                                                                  "fill_value")]:
+        with pytest.raises(ValueError, match=match):
+            RandomPerspective(**kwargs)
+    with pytest.raises(ValueError, match="batches of images"):
+        RandomPerspective()(np.zeros((4, 4, 3), "float32"))

@@ -1,16 +1,17 @@
 """Data augmentation as a Keras preprocessing pipeline for the training input only.
 
 Lecture 004 ("data augmentation as a form of regularization"): mirroring, small
-translations, rotations, affine transforms (shear), cropping, contrast enhancement, adding
-noise, and colour jitter along the principal components of the RGB values (Krizhevsky et
-al. 2012). `build_augmentation` turns a spec such as
+translations, rotations, cropping; affine transforms (stretch, shear) and perspective
+distortion; contrast enhancement, adding noise, and colour jitter along the principal
+components of the RGB values (Krizhevsky et al. 2012). Beyond the lecture: Random Erasing
+(Zhong et al. 2020). `build_augmentation` turns a spec such as
 
     "flip,translate=0.1,rotate=10,shear=0.1,crop=4,contrast=0.2,noise=0.05,pca_jitter=0.1,erase=0.5"
 
-into a `keras.Sequential` of preprocessing layers, applied in that order. The trainer maps
-it over the training `tf.data` pipeline only (`to_dataset(..., augment=...)`): validation
-and test data are never augmented, and the layers never enter the model, so nothing of them
-is saved or exported into the serving graph.
+into a `keras.Sequential` of preprocessing layers, applied in that order (every name is in
+the table below). The trainer maps it over the training `tf.data` pipeline only
+(`to_dataset(..., augment=...)`): validation and test data are never augmented, and the
+layers never enter the model, so nothing of them is saved or exported into the serving graph.
 
 | name         | value (default)           | layer                                              |
 |--------------|---------------------------|----------------------------------------------------|
@@ -18,7 +19,11 @@ is saved or exported into the serving graph.
 | `translate`  | fraction of the size (0.1)| `RandomTranslation(v, v)`                          |
 | `rotate`     | degrees (10)              | `RandomRotation(v / 360)`                          |
 | `shear`      | shear factor (0.1)        | `RandomShear(v, v)` (an affine map)                |
-| `zoom`       | fraction (0.1)            | `RandomZoom(v)`                                    |
+| `zoom`       | fraction (0.1)            | `RandomZoom(v)` (one factor for both sides)        |
+| `stretch`    | fraction (0.1)            | `RandomZoom(v, v)`: height and width scaled by     |
+|              |                           | separate factors (changes the aspect ratio)        |
+| `perspective`| distortion (0.2)          | `RandomPerspective(v)`: corners pulled inwards by  |
+|              |                           | up to v · half the size, a random homography       |
 | `crop`       | padding in pixels (4)     | `RandomPaddedCrop(v)`: zero-pad by `v`, crop back  |
 |              |                           | to the size at a random offset for each image      |
 | `contrast`   | factor (0.2)              | `RandomContrast(v)` on [0, 1] images               |
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_dl.layers import PCAColorJitter, RandomErasing, RandomPaddedCrop
+from keras_dl.layers import PCAColorJitter, RandomErasing, RandomPaddedCrop, RandomPerspective
 
 DEFAULTS = {
     "flip": None,
@@ -43,6 +48,8 @@ DEFAULTS = {
     "rotate": 10.0,
     "shear": 0.1,
     "zoom": 0.1,
+    "stretch": 0.1,
+    "perspective": 0.2,
     "crop": 4,
     "contrast": 0.2,
     "noise": 0.05,
@@ -91,10 +98,13 @@ def parse_augment(spec) -> dict:
             if number != int(number):
                 raise ValueError(f"crop is a padding in whole pixels, got {value!r}")
             number = int(number)
-        elif key in ("translate", "zoom", "contrast") and number >= 1:
+        elif key in ("translate", "zoom", "stretch", "contrast") and number >= 1:
             raise ValueError(f"augmentation {key} is a fraction in (0, 1), got {value!r}")
         elif key == "erase" and number > 1:
             raise ValueError(f"augmentation erase is a probability in (0, 1], got {value!r}")
+        elif key == "perspective" and number > 1:
+            raise ValueError(f"augmentation perspective is a distortion in (0, 1], "
+                             f"got {value!r}")
         parsed[key] = number
     return parsed
 
@@ -156,6 +166,11 @@ def build_augmentation(spec, *, input_shape=None, images=None, seed=0):
         elif key == "zoom":
             layers.append(keras.layers.RandomZoom(value, fill_mode="constant",
                                                   seed=layer_seed, name="zoom"))
+        elif key == "stretch":
+            layers.append(keras.layers.RandomZoom(value, value, fill_mode="constant",
+                                                  seed=layer_seed, name="stretch"))
+        elif key == "perspective":
+            layers.append(RandomPerspective(value, seed=layer_seed, name="perspective"))
         elif key == "crop":
             layers.append(RandomPaddedCrop(value, seed=layer_seed, name="crop"))
         elif key == "contrast":

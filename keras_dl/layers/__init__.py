@@ -17,6 +17,7 @@ from keras_dl.layers.maxout import Maxout
 from keras_dl.layers.pca_color_jitter import PCAColorJitter, rgb_principal_components
 from keras_dl.layers.random_erasing import RandomErasing
 from keras_dl.layers.random_padded_crop import RandomPaddedCrop
+from keras_dl.layers.random_perspective import RandomPerspective
 from keras_dl.layers.rbm import RBM
 from keras_dl.layers.reconstruction_loss import ReconstructionLoss
 from keras_dl.layers.sampling import Sampling
@@ -41,6 +42,7 @@ __all__ = [
     "RBM",
     "RandomErasing",
     "RandomPaddedCrop",
+    "RandomPerspective",
     "ReconstructionLoss",
     "SaltAndPepperCorruption",
     "Sampling",
