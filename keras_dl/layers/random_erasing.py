@@ -1,16 +1,16 @@
 """Random Erasing: a random rectangle of each image refilled with noise (Zhong et al. 2020)."""
 
-import math
-
 import keras
 from keras import ops
+
+from keras_dl.layers.image_augmentation import ImageAugmentation, is_number
 
 #: Candidate rectangles drawn per image; the first that fits inside the image is erased.
 ATTEMPTS = 64
 
 
 @keras.saving.register_keras_serializable(package="keras_dl")
-class RandomErasing(keras.layers.Layer):
+class RandomErasing(ImageAugmentation):
     """With probability `probability`, erases one rectangle of each image: its pixels get
     random values drawn uniformly from `value_range` (or the constant `fill_value`).
 
@@ -55,35 +55,26 @@ class RandomErasing(keras.layers.Layer):
 
     def __init__(self, probability=0.5, area=(0.02, 0.4), aspect_ratio=0.3,
                  value_range=(0.0, 1.0), fill_value=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        if not _is_number(probability) or not 0 <= probability <= 1:
+        super().__init__(seed=seed, **kwargs)
+        if not is_number(probability) or not 0 <= probability <= 1:
             raise ValueError(f"probability must be a number in [0, 1], got {probability!r}")
         if (not isinstance(area, (tuple, list)) or len(area) != 2
-                or not all(_is_number(a) for a in area) or not 0 < area[0] <= area[1] <= 1):
+                or not all(is_number(a) for a in area) or not 0 < area[0] <= area[1] <= 1):
             raise ValueError(f"area must be (low, high) with 0 < low <= high <= 1, got {area!r}")
-        if not _is_number(aspect_ratio) or not 0 < aspect_ratio <= 1:
+        if not is_number(aspect_ratio) or not 0 < aspect_ratio <= 1:
             raise ValueError(f"aspect_ratio must be a number in (0, 1], got {aspect_ratio!r}")
         if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
-                or not all(_is_number(v) for v in value_range)
+                or not all(is_number(v) for v in value_range)
                 or not value_range[0] < value_range[1]):
             raise ValueError(f"value_range must be (low, high) with low < high, "
                              f"got {value_range!r}")
-        if fill_value is not None and not _is_number(fill_value):
+        if fill_value is not None and not is_number(fill_value):
             raise ValueError(f"fill_value must be a number or None, got {fill_value!r}")
         self.probability = float(probability)
         self.area = (float(area[0]), float(area[1]))
         self.aspect_ratio = float(aspect_ratio)
         self.value_range = (float(value_range[0]), float(value_range[1]))
         self.fill_value = None if fill_value is None else float(fill_value)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def build(self, input_shape):
-        if len(input_shape) != 4 or None in tuple(input_shape[1:]):
-            raise ValueError(
-                "RandomErasing needs batches of images (batch, height, width, channels) "
-                f"with known height, width and channels, got shape {tuple(input_shape)}"
-            )
 
     def call(self, inputs, training=False):
         if not training or self.probability == 0:
@@ -124,17 +115,9 @@ class RandomErasing(keras.layers.Layer):
     def _draw(self, shape):
         return keras.random.uniform(shape, seed=self.seed_generator, dtype="float32")
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         config = super().get_config()
         config.update({"probability": self.probability, "area": self.area,
                        "aspect_ratio": self.aspect_ratio, "value_range": self.value_range,
-                       "fill_value": self.fill_value, "seed": self.seed})
+                       "fill_value": self.fill_value})
         return config
-
-
-def _is_number(value):
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))

@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from keras_dl.layers.image_augmentation import ImageAugmentation
+
 
 @keras.saving.register_keras_serializable(package="keras_dl")
-class RandomPaddedCrop(keras.layers.Layer):
+class RandomPaddedCrop(ImageAugmentation):
     """Zero-pads each image by `padding` pixels on every side, then crops a window of the
     original size at a random offset drawn for that image alone.
 
@@ -29,19 +31,10 @@ class RandomPaddedCrop(keras.layers.Layer):
     """
 
     def __init__(self, padding=4, seed=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
             raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
         self.padding = padding
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def build(self, input_shape):
-        if len(input_shape) != 4 or None in tuple(input_shape[1:]):
-            raise ValueError(
-                "RandomPaddedCrop needs batches of images (batch, height, width, channels) "
-                f"with known height, width and channels, got shape {tuple(input_shape)}"
-            )
 
     def call(self, inputs, training=False):
         if not training or self.padding == 0:
@@ -61,10 +54,7 @@ class RandomPaddedCrop(keras.layers.Layer):
         pixels = ops.reshape(padded, (-1, channels))
         return ops.take(pixels, index, axis=0)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         config = super().get_config()
-        config.update({"padding": self.padding, "seed": self.seed})
+        config.update({"padding": self.padding})
         return config

@@ -1,13 +1,13 @@
 """Random perspective distortion: each image's corners pulled inwards by random amounts."""
 
-import math
-
 import keras
 from keras import ops
 
+from keras_dl.layers.image_augmentation import ImageAugmentation, is_number
+
 
 @keras.saving.register_keras_serializable(package="keras_dl")
-class RandomPerspective(keras.layers.Layer):
+class RandomPerspective(ImageAugmentation):
     """Warps each image by its own random projective transformation (a homography), as if
     seen from another viewpoint: lecture 004's "perspective distortion".
 
@@ -38,22 +38,13 @@ class RandomPerspective(keras.layers.Layer):
     """
 
     def __init__(self, distortion=0.2, fill_value=0.0, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        if not _is_number(distortion) or not 0 <= distortion <= 1:
+        super().__init__(seed=seed, **kwargs)
+        if not is_number(distortion) or not 0 <= distortion <= 1:
             raise ValueError(f"distortion must be a number in [0, 1], got {distortion!r}")
-        if not _is_number(fill_value):
+        if not is_number(fill_value):
             raise ValueError(f"fill_value must be a number, got {fill_value!r}")
         self.distortion = float(distortion)
         self.fill_value = float(fill_value)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def build(self, input_shape):
-        if len(input_shape) != 4 or None in tuple(input_shape[1:]):
-            raise ValueError(
-                "RandomPerspective needs batches of images (batch, height, width, channels) "
-                f"with known height, width and channels, got shape {tuple(input_shape)}"
-            )
 
     def call(self, inputs, training=False):
         if not training or self.distortion == 0:
@@ -67,13 +58,9 @@ class RandomPerspective(keras.layers.Layer):
         moved = corners[None] + inwards[None] * shifts  # where the corners land, (batch, 4, 2)
         return warp_corners(inputs, moved, self.fill_value)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         config = super().get_config()
-        config.update({"distortion": self.distortion, "fill_value": self.fill_value,
-                       "seed": self.seed})
+        config.update({"distortion": self.distortion, "fill_value": self.fill_value})
         return config
 
 
@@ -134,8 +121,3 @@ def _bilinear(images, x, y, fill_value):
         value = ops.where(inside[..., None], ops.take(pixels, index, axis=0), fill_value)
         result = result + weight[..., None] * value
     return result
-
-
-def _is_number(value):
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
