@@ -131,6 +131,9 @@ def test_cnn_zoo_augment_replaces_each_models_own_augmentation():
     ("apps/cnn_zoo", ["--augment", "flip,blur"], "--augment: unknown augmentation 'blur'; "
      "allowed: flip, translate"),
     ("apps/cnn_zoo", ["--augment", "pca_jitter"], "pca_jitter needs RGB images"),
+    ("bench/augment_throughput", ["--names", "flip,pca_jitter"],
+     "--names: unknown augmentation 'pca_jitter'; allowed: flip, translate"),
+    ("bench/augment_throughput", ["--batches", "0"], "--batches: 0 is not a positive integer"),
     ("bench/cnn_gpu", ["train", "resnet18", "--augment", "erase=2"],
      "--augment: augmentation erase is a probability in (0, 1], got '2'"),
     ("bench/cnn_gpu", ["train", "resnet18", "--augment", ""], "--augment needs a spec"),
@@ -154,6 +157,17 @@ def test_cnn_scripts_reject_bad_arguments_with_exit_2(capsys, script, argv, mess
         script.main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.apps
+def test_augment_bench_quick(tmp_path):
+    bench = load_script("bench", "augment_throughput")
+    assert bench.main(["--quick", "--names", "flip,perspective,erase",
+                       "--output", str(tmp_path / "a.json")]) == 0
+    rows = json.loads((tmp_path / "a.json").read_text())["results"]
+    assert list(rows) == ["none", "flip", "perspective", "erase"]
+    assert rows["erase"]["spec"] == "erase=0.5" and rows["flip"]["spec"] == "flip"
+    assert all(row["images_per_s"] > 0 for row in rows.values())
 
 
 @pytest.mark.apps
