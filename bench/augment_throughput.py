@@ -63,10 +63,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", type=augmentation_names, default=GREY,
                         help=f"comma-separated subset of: {', '.join(GREY)} (default: all)")
-    parser.add_argument("--batches", type=positive_int, default=100,
-                        help="timed batches (default 100)")
-    parser.add_argument("--warmup", type=positive_int, default=5,
-                        help="untimed batches (default 5)")
+    parser.add_argument("--batches", type=positive_int, default=1000,
+                        help="timed batches (default 1000)")
+    parser.add_argument("--warmup", type=positive_int, default=20,
+                        help="untimed batches (default 20)")
     parser.add_argument("--quick", action="store_true", help="5 timed batches, 1 warm-up")
     parser.add_argument("--output", help="also write the JSON report to this file")
     args = parser.parse_args(argv)
