@@ -416,6 +416,21 @@ def test_random_perspective_moves_each_images_corners_inwards_on_its_own():
     assert (clone.distortion, clone.fill_value) == (0.5, -1.0)
 
 
+def test_random_perspective_stays_finite_when_large_distortions_fold_the_corners():
+    rng = np.random.default_rng(0)
+    images = rng.random((512, 12, 12, 1)).astype("float32")
+    out = np.asarray(RandomPerspective(1.0, fill_value=-1.0, seed=0)(images, training=True))
+    assert np.isfinite(out).all() and out.min() >= -1 - 1e-5 and out.max() <= 1 + 1e-5
+    from keras_dl.layers.random_perspective import warp_corners
+
+    folded = np.array([[[5.5, 5.5], [5.5, 0.0], [11.0, 11.0], [0.0, 5.5]]], "float32")
+    degenerate = np.full((1, 4, 2), 5.5, "float32")  # every corner at the centre
+    for moved in (folded, degenerate):
+        out = np.asarray(warp_corners(images[:1], moved, fill_value=-1.0))
+        assert np.isfinite(out).all()
+    assert (out == -1).all()  # nothing of the image survives a point-sized quadrilateral
+
+
 def test_random_perspective_compiles_in_a_training_graph_and_refuses_bad_arguments():
     import tensorflow as tf
 
@@ -431,3 +446,5 @@ def test_random_perspective_compiles_in_a_training_graph_and_refuses_bad_argumen
             RandomPerspective(**kwargs)
     with pytest.raises(ValueError, match="batches of images"):
         RandomPerspective()(np.zeros((4, 4, 3), "float32"))
+    with pytest.raises(ValueError, match="at least 2 × 2 pixels, got 1 × 5"):
+        RandomPerspective()(np.zeros((4, 1, 5, 3), "float32"))

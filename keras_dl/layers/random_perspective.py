@@ -13,12 +13,18 @@ class RandomPerspective(ImageAugmentation):
 
     Each of the four corners of the image moves inwards by a random amount, drawn uniformly
     and separately for its horizontal and vertical offset from `[0, distortion · (W − 1) / 2]`
-    and `[0, distortion · (H − 1) / 2]` (as torchvision's `RandomPerspective` draws them, with
+    and `[0, distortion · (H − 1) / 2]` (the scheme of torchvision's `RandomPerspective`, with
     `distortion` for its `distortion_scale`). The output shows the whole input image inside
     the quadrilateral of the moved corners; the pixels outside it get `fill_value`. Each
     output pixel is sampled bilinearly from the input at the point where the inverse
-    homography takes it; the 8 parameters of each image's homography come from the four
-    corner correspondences (one 8 × 8 linear system per image). Identity at inference.
+    homography takes it; each image's homography comes in closed form from the four corner
+    correspondences. Identity at inference.
+
+    Below `distortion` 2/3 the moved corners always make a convex quadrilateral; beyond it a
+    corner can cross the line through its two neighbours and fold it (about 1 draw in 11 at
+    1.0), and the warp of such a draw is no longer a view of the image (the points it sends
+    through infinity get the fill). torchvision draws whole-pixel offsets and warps half the
+    images by default; this layer draws real offsets and warps every image.
 
     Keras' own `keras.layers.RandomPerspective` (3.15) moves each corner by a fraction of its
     own coordinates, so the top-left corner never moves, and it declares `supports_jit =
@@ -46,6 +52,12 @@ class RandomPerspective(ImageAugmentation):
         self.distortion = float(distortion)
         self.fill_value = float(fill_value)
 
+    def build(self, input_shape):
+        super().build(input_shape)
+        if min(input_shape[1:3]) < 2:
+            raise ValueError("RandomPerspective needs images of at least 2 × 2 pixels, got "
+                             f"{input_shape[1]} × {input_shape[2]}")
+
     def call(self, inputs, training=False):
         if not training or self.distortion == 0:
             return inputs
@@ -68,16 +80,23 @@ def warp_corners(images, moved, fill_value=0.0):
     """`images` (batch, H, W, C) warped so that their corners (0, 0), (W-1, 0), (W-1, H-1),
     (0, H-1) land on `moved` (batch, 4, 2) of (x, y) points; `fill_value` outside."""
     _, height, width, _ = images.shape
-    corners = _corners(height, width)
     moved = ops.cast(moved, "float32")
-    # the homography taking each output point (a moved corner) back to its input corner
-    homography = _homography(moved, ops.broadcast_to(corners[None], ops.shape(moved)))
+    # the inverse homography takes each output pixel back to the unit square of the input
+    inverse = _adjugate(_square_to_quad(moved))  # (batch, 3, 3), up to a scale
     xs, ys = ops.meshgrid(ops.arange(width, dtype="float32"),
                           ops.arange(height, dtype="float32"))
     grid = ops.stack([ops.reshape(xs, (-1,)), ops.reshape(ys, (-1,)),
                       ops.ones((height * width,), "float32")], axis=0)  # (3, H·W)
-    mapped = ops.einsum("bij,jp->bip", homography, grid)
-    x, y = mapped[:, 0] / mapped[:, 2], mapped[:, 1] / mapped[:, 2]  # (batch, H·W)
+    mapped = ops.einsum("bij,jp->bip", inverse, grid)
+    # Points on the far side of the homography's vanishing line (w of the other sign than at
+    # the quadrilateral's centre) are not views of the image: they get the fill, as do all
+    # points of a degenerate quadrilateral (w = 0 or NaN everywhere).
+    centre = ops.mean(moved, axis=1)  # (batch, 2)
+    w_centre = inverse[:, 2, 0] * centre[:, 0] + inverse[:, 2, 1] * centre[:, 1] + inverse[:, 2, 2]
+    ahead = mapped[:, 2] * w_centre[:, None] > 0
+    w = ops.where(ahead, mapped[:, 2], 1.0)
+    x = ops.where(ahead, mapped[:, 0] / w * (width - 1), -2.0)  # -2: outside the image
+    y = ops.where(ahead, mapped[:, 1] / w * (height - 1), -2.0)
     warped = _bilinear(ops.cast(images, "float32"), x, y, fill_value)
     return ops.cast(ops.reshape(warped, ops.shape(images)), images.dtype)
 
@@ -88,19 +107,36 @@ def _corners(height, width):
         [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], "float32")
 
 
-def _homography(points, targets):
-    """`(batch, 3, 3)` matrices H with H·(x, y, 1) ∝ (u, v, 1) for the four pairs of
-    `points` (x, y) and `targets` (u, v), both `(batch, 4, 2)`; H[2, 2] = 1."""
-    x, y = points[..., 0], points[..., 1]
-    u, v = targets[..., 0], targets[..., 1]
-    zero, one = ops.zeros_like(x), ops.ones_like(x)
-    rows_u = ops.stack([x, y, one, zero, zero, zero, -u * x, -u * y], axis=-1)
-    rows_v = ops.stack([zero, zero, zero, x, y, one, -v * x, -v * y], axis=-1)
-    system = ops.concatenate([rows_u, rows_v], axis=1)  # (batch, 8, 8)
-    values = ops.concatenate([u, v], axis=1)[..., None]  # (batch, 8, 1)
-    parameters = ops.solve(system, values)[..., 0]  # (batch, 8)
-    full = ops.concatenate([parameters, ops.ones_like(parameters[:, :1])], axis=1)
-    return ops.reshape(full, (-1, 3, 3))
+def _square_to_quad(quad):
+    """`(batch, 3, 3)` homographies taking the unit square's corners (0, 0), (1, 0), (1, 1),
+    (0, 1) to the four points of `quad` (batch, 4, 2), in closed form (Heckbert 1989,
+    "Fundamentals of Texture Mapping and Image Warping", the square-to-quadrilateral case):
+    no linear solve, so a degenerate quadrilateral gives non-finite entries, not an error."""
+    x0, x1, x2, x3 = (quad[:, i, 0] for i in range(4))
+    y0, y1, y2, y3 = (quad[:, i, 1] for i in range(4))
+    sx, sy = x0 - x1 + x2 - x3, y0 - y1 + y2 - y3
+    dx1, dx2, dy1, dy2 = x1 - x2, x3 - x2, y1 - y2, y3 - y2
+    denominator = dx1 * dy2 - dx2 * dy1
+    g = (sx * dy2 - dx2 * sy) / denominator
+    h = (dx1 * sy - sx * dy1) / denominator
+    rows = [[x1 - x0 + g * x1, x3 - x0 + h * x3, x0],
+            [y1 - y0 + g * y1, y3 - y0 + h * y3, y0],
+            [g, h, ops.ones_like(g)]]
+    return ops.stack([ops.stack(row, axis=-1) for row in rows], axis=1)
+
+
+def _adjugate(m):
+    """The adjugate of each 3 × 3 matrix of `m` (batch, 3, 3): its inverse times its
+    determinant, which is the same homography and needs no division."""
+    def cofactor(i, j):
+        rows = [r for r in range(3) if r != i]
+        cols = [c for c in range(3) if c != j]
+        minor = (m[:, rows[0], cols[0]] * m[:, rows[1], cols[1]]
+                 - m[:, rows[0], cols[1]] * m[:, rows[1], cols[0]])
+        return minor if (i + j) % 2 == 0 else -minor
+    # adj(m)[i, j] is the cofactor of m[j, i]
+    return ops.stack([ops.stack([cofactor(j, i) for j in range(3)], axis=-1)
+                      for i in range(3)], axis=1)
 
 
 def _bilinear(images, x, y, fill_value):
