@@ -20,8 +20,8 @@ takes them), cosine annealing to 1% over the epochs,
 early stopping on `--monitor`, validation loss by default, with patience 5 and the best
 weights restored, as `keras-dl train` does), then reports test accuracy on the 10,000 test
 images. The augmentation model runs on each training batch in float32, as in the trainer's input
-pipeline: inside the compiled training step when all its layers compile (flip, crop and erase do),
-else before it. With `--budget SECONDS` the number of epochs is fixed after the second epoch
+pipeline: inside the compiled training step when all its layers compile (flip, crop,
+perspective and erase do), else before it. With `--budget SECONDS` the number of epochs is fixed after the second epoch
 (the first holds the compilation) to as many as fit in the budget, at most `--epochs`, and the
 cosine runs over that count (the second epoch takes its rate from `--epochs`, under 1% off).
 
