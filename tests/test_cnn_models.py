@@ -10,9 +10,10 @@ import pytest
 
 import keras_dl
 from keras_dl.export import export_saved_model
-from keras_dl.models import googlenet_training_model, training_model_for
+from keras_dl.models import googlenet_training_model
 from keras_dl.models.googlenet import AUX_LOSS_WEIGHT, aux_loss_weights
-from keras_dl.models.resnet import cifar_resnet, wide_resnet
+from keras_dl.models.resnet import cifar_resnet
+from keras_dl.models.wide_resnets import wide_resnet
 
 CNNS = [n for n in keras_dl.list_models(family="cnn") if n != "lenet5"]
 
@@ -166,8 +167,11 @@ def test_googlenet_training_model_shares_weights_and_weights_aux_losses():
     assert set(trainer.output) == {"predictions", "aux1", "aux2"}
     assert aux_loss_weights() == {"predictions": 1.0, "aux1": 0.3, "aux2": 0.3}
     assert AUX_LOSS_WEIGHT == 0.3
-    found, weights = training_model_for("googlenet", model)
-    assert weights == aux_loss_weights() and training_model_for("resnet18", model) is None
+    options = keras_dl.model_info("googlenet").task_options  # what its task trains through
+    assert keras_dl.model_info("googlenet").task == "classification_with_aux"
+    assert options["training_model"] is googlenet_training_model
+    weights = options["loss_weights"]
+    assert weights == aux_loss_weights() and keras_dl.model_info("resnet18").task_options == {}
     loss = keras.losses.SparseCategoricalCrossentropy()
     trainer.compile("sgd", loss={k: loss for k in weights}, loss_weights=weights)
     x = np.random.rand(8, 16, 16, 1).astype("float32")
@@ -280,14 +284,11 @@ def test_shared_blocks_train_in_graph_mode_and_convert_to_onnx(tmp_path):
     to ONNX; this covers what those deeper models are made of."""
     from keras_dl.export import export_onnx
     from keras_dl.layers import FractalPathSampler
-    from keras_dl.models.blocks import (
-        basic_block,
-        bottleneck_block,
-        fire_module,
-        fractal_block,
-        inception_module,
-        preact_basic_block,
-    )
+    from keras_dl.models.fractalnet import fractal_block
+    from keras_dl.models.googlenet import inception_module
+    from keras_dl.models.resnet import basic_block, bottleneck_block
+    from keras_dl.models.squeezenet import fire_module
+    from keras_dl.models.wide_resnets import preact_basic_block
 
     inputs = keras.Input((8, 8, 3), name="images")
     path = FractalPathSampler(2, seed=0)(inputs)

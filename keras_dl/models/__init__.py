@@ -3,7 +3,9 @@
 from keras_dl.models import (  # noqa: F401  (registration side effect)
     alexnet,
     autoencoders,
+    conv_autoencoders,
     dbn,
+    dense_autoencoders,
     fractalnet,
     googlenet,
     lenet,
@@ -11,26 +13,18 @@ from keras_dl.models import (  # noqa: F401  (registration side effect)
     nin,
     resnet,
     squeezenet,
+    stacked_autoencoders,
+    vae,
     vgg,
+    wide_resnets,
 )
 from keras_dl.models.dbn import dbn as dbn_builder
 from keras_dl.models.dbn import rbm as rbm_builder
 from keras_dl.models.googlenet import aux_loss_weights, googlenet_training_model
 from keras_dl.models.lenet import lenet5
 from keras_dl.models.mlp import mlp as mlp_builder
-from keras_dl.models.resnet import cifar_resnet, wide_resnet
-
-
-
-def training_model_for(model_name, model):
-    """`(training_model, loss_weights)` for a model trained with extra heads, else None.
-
-    GoogLeNet trains with its two auxiliary classifiers weighted 0.3 (Szegedy et al. 2015);
-    the returned model shares every weight of `model`, which stays the inference network.
-    """
-    if model_name == "googlenet":
-        return googlenet_training_model(model), aux_loss_weights()
-    return None
+from keras_dl.models.resnet import cifar_resnet
+from keras_dl.models.wide_resnets import wide_resnet
 
 
 __all__ = [
@@ -41,6 +35,5 @@ __all__ = [
     "lenet5",
     "mlp_builder",
     "rbm_builder",
-    "training_model_for",
     "wide_resnet",
 ]

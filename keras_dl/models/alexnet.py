@@ -25,8 +25,13 @@ from __future__ import annotations
 import keras
 
 from keras_dl.layers import LocalResponseNormalization
-from keras_dl.models._common import check_fraction, check_input_shape, check_positive_int
-from keras_dl.models.blocks import check_width_multiplier, resolve_small_inputs, scaled, top
+from keras_dl.models._common import (
+    check_fraction,
+    check_positive_int,
+    check_units,
+    classifier_head,
+)
+from keras_dl.models.blocks import image_input, resolve_small_inputs, scaled
 from keras_dl.registry import register_model
 
 
@@ -74,17 +79,15 @@ def alexnet(*, input_shape=(224, 224, 3), num_classes=1000, include_top=True, po
         Krizhevsky, Sutskever, Hinton. NIPS 2012; Krizhevsky, "One weird trick for
         parallelizing convolutional neural networks", arXiv:1404.5997, 2014.
     """
-    height, width, channels = check_input_shape(input_shape, rank=3)
-    check_positive_int("num_classes", num_classes)
-    check_width_multiplier(width_multiplier)
+    height, width, inputs = image_input(input_shape, num_classes, width_multiplier)
     check_positive_int("fc_units", fc_units)
     dropout = check_fraction("dropout", dropout)
-    if len(tuple(filters)) != 5:
+    if len(check_units("filters", filters)) != 5:
         raise ValueError(f"filters must give the 5 convolutions' filter counts, got {filters!r}")
     if groups not in (1, 2):
         raise ValueError(f"groups must be 1 (single tower) or 2 (two GPUs), got {groups!r}")
     small = resolve_small_inputs(small_inputs, height, width)
-    f = [scaled(check_positive_int("filters entries", c), width_multiplier) for c in filters]
+    f = [scaled(c, width_multiplier) for c in filters]
     if groups == 2 and any(c % 2 for c in f):
         raise ValueError(f"groups=2 needs even filter counts, got {f}")
 
@@ -99,7 +102,6 @@ def alexnet(*, input_shape=(224, 224, 3), num_classes=1000, include_top=True, po
     def normalise(tensor, index):
         return LocalResponseNormalization(name=f"lrn{index}")(tensor) if lrn else tensor
 
-    inputs = keras.Input(shape=(height, width, channels), name="images")
     if small:
         x = conv(inputs, 1, 5)
     else:
@@ -117,6 +119,6 @@ def alexnet(*, input_shape=(224, 224, 3), num_classes=1000, include_top=True, po
                 x = keras.layers.Dropout(dropout, name=f"fc{index}_dropout")(x)
             x = keras.layers.Dense(scaled(fc_units, width_multiplier), activation="relu",
                                    name=f"fc{index}")(x)
-    x = top(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
-            classifier_activation=classifier_activation, global_pool=False)
+    x = classifier_head(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
+                        classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name)

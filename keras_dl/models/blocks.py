@@ -1,23 +1,27 @@
-"""Building blocks shared by the CNN families, each defined once and reused.
+"""What the CNN families build from, each defined once and reused by several of them.
 
-- `conv_unit`: convolution → [batch norm] → ReLU, the unit every family stacks;
-- `basic_block`, `bottleneck_block` (ResNet, He et al. 2016) and `preact_basic_block` (Wide
-  ResNet, Zagoruyko & Komodakis 2016, after He et al.'s pre-activation ordering), with
-  `residual_join` adding the branch to its shortcut, optionally through `StochasticDepth`;
-- `inception_module` (GoogLeNet, Szegedy et al. 2015);
-- `fire_module` (SqueezeNet, Iandola et al. 2016);
-- `fractal_block` (FractalNet, Larsson et al. 2017) built by the fractal expansion rule and
-  merged by `FractalJoin`.
+- `image_input`: the checks and the `images` input every image classifier starts with;
+- `conv_unit`: convolution → [batch norm] → ReLU, the unit every family stacks, and
+  `batch_normalization` at the momentum and epsilon of the original models;
+- `residual_stages` (ResNet, Wide ResNet) stacks a family's residual blocks stage by stage;
+  `residual_join` adds a block's residual branch to its shortcut, optionally through
+  `StochasticDepth`, whose per-block survival probabilities `survival_schedule` gives
+  (Huang et al. 2016);
+- `resolve_small_inputs`, `scaled` and `pad_to`: the small-image variant, the thin-model
+  knob and the zero padding of 28×28 images up to a network's field.
 
-They are functional-API helpers: each takes a tensor and a `name` prefix and returns a
-tensor; layer names are `{name}_{part}` so that weights can be found and mapped.
+A block used by one family only lives in that family's file (`basic_block` in `resnet.py`,
+`inception_module` in `googlenet.py`, ...). They are functional-API helpers: each takes a
+tensor and a `name` prefix and returns a tensor; layer names are `{name}_{part}` so that
+weights can be found and mapped.
 """
 
 from __future__ import annotations
 
 import keras
 
-from keras_dl.layers import ChannelPadding, FractalJoin, StochasticDepth
+from keras_dl.layers import StochasticDepth, linear_survival_probability
+from keras_dl.models._common import check_input_shape, check_positive_int, check_positive_number
 
 BN_EPSILON = 1e-5  # torchvision's and the original Caffe/Torch models'
 # Moving averages of batch statistics keep 90% of their value per step (Torch's momentum 0.1,
@@ -25,11 +29,28 @@ BN_EPSILON = 1e-5  # torchvision's and the original Caffe/Torch models'
 # evaluates with statistics far from the trained ones (measured: validation accuracy 0.25
 # against training accuracy 0.77 after two epochs of ResNet-20).
 BN_MOMENTUM = 0.9
+SMALL_INPUT_THRESHOLD = 64
+
+
+def image_input(input_shape, num_classes, width_multiplier=1.0):
+    """`(height, width, images)`: the checked `(height, width, channels)` input of an image
+    classifier, after checking `num_classes` and `width_multiplier` too."""
+    height, width, channels = check_input_shape(input_shape, rank=3)
+    check_positive_int("num_classes", num_classes)
+    check_positive_number("width_multiplier", width_multiplier)
+    return height, width, keras.Input(shape=(height, width, channels), name="images")
 
 
 def scaled(channels: int, width_multiplier: float) -> int:
     """`channels × width_multiplier`, rounded, at least 1 (the builders' thin-model knob)."""
     return max(1, int(round(channels * width_multiplier)))
+
+
+def batch_normalization(x, name, zero_gamma=False):
+    """Batch normalisation with `BN_MOMENTUM` and `BN_EPSILON`; `zero_gamma` starts γ at 0."""
+    return keras.layers.BatchNormalization(
+        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name,
+        gamma_initializer="zeros" if zero_gamma else "ones")(x)
 
 
 def conv_unit(x, filters, kernel_size, *, name, strides=1, padding="same", batch_norm=True,
@@ -43,11 +64,44 @@ def conv_unit(x, filters, kernel_size, *, name, strides=1, padding="same", batch
         use_bias=not batch_norm, kernel_initializer=kernel_initializer, name=f"{name}_conv",
     )(x)
     if batch_norm:
-        x = keras.layers.BatchNormalization(
-            momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn",
-            gamma_initializer="zeros" if zero_gamma else "ones")(x)
+        x = batch_normalization(x, f"{name}_bn", zero_gamma=zero_gamma)
     if activation:
         x = keras.layers.ReLU(name=f"{name}_relu")(x)
+    return x
+
+
+def survival_schedule(stochastic_depth):
+    """`fn(index, total)`: block `index`'s survival probability of `total` (None when off).
+
+    `stochastic_depth` is None (off) or `p_L`, the last block's survival probability under
+    Huang et al.'s linear decay `p_l = 1 − l/L (1 − p_L)`.
+    """
+    if stochastic_depth is None:
+        return lambda index, total: None
+    if (not isinstance(stochastic_depth, (int, float)) or isinstance(stochastic_depth, bool)
+            or not 0 < stochastic_depth <= 1):
+        raise ValueError(
+            f"stochastic_depth must be None or the final survival probability p_L in (0, 1], "
+            f"got {stochastic_depth!r}"
+        )
+    return lambda index, total: linear_survival_probability(index, total, stochastic_depth)
+
+
+def residual_stages(x, block, depths, base_filters, width_multiplier, *, stochastic_depth, seed,
+                    **block_kwargs):
+    """Stages of `block`s (`depths[s]` in stage `s`) at `base_filters · 2^s` channels, the
+    first block of every stage after the first at stride 2; blocks are named
+    `stage{s}_block{b}` and numbered 1 to L for stochastic depth (`survival_schedule`)."""
+    survival = survival_schedule(stochastic_depth)
+    total, index = sum(depths), 0
+    for stage, depth in enumerate(depths, start=1):
+        filters = scaled(base_filters * 2 ** (stage - 1), width_multiplier)
+        for number in range(1, depth + 1):
+            index += 1
+            x = block(x, filters, strides=2 if stage > 1 and number == 1 else 1,
+                      name=f"stage{stage}_block{number}",
+                      survival_probability=survival(index, total),
+                      seed=None if seed is None else seed + index, **block_kwargs)
     return x
 
 
@@ -59,172 +113,6 @@ def residual_join(shortcut, residual, *, name, survival_probability=None, seed=N
         [shortcut, residual])
 
 
-def _projection(x, filters, strides, name):
-    x = keras.layers.Conv2D(filters, 1, strides=strides, use_bias=False,
-                            kernel_initializer="he_normal", name=f"{name}_shortcut_conv")(x)
-    return keras.layers.BatchNormalization(
-        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_shortcut_bn")(x)
-
-
-def _zero_pad_shortcut(x, filters, strides, name):
-    """He et al.'s option A: subsample by `strides`, then pad the new channels with zeros."""
-    if strides != 1:
-        x = keras.layers.MaxPooling2D(1, strides=strides, name=f"{name}_shortcut_subsample")(x)
-    extra = filters - x.shape[-1]
-    if extra:
-        x = ChannelPadding(extra, name=f"{name}_shortcut_pad")(x)
-    return x
-
-
-def basic_block(x, filters, *, strides=1, name, shortcut="projection",
-                survival_probability=None, seed=None, zero_init_residual=False):
-    """ResNet's basic block: 3×3 conv-BN-ReLU, 3×3 conv-BN, add the shortcut, ReLU.
-
-    `shortcut` applies when the shape changes: "projection" (a strided 1×1 conv + BN, option
-    B of He et al. 2016, as in ResNet-18/34) or "zero_pad" (option A, the CIFAR ResNets).
-    `zero_init_residual` starts the residual branch's last batch-norm scale at 0, so the block
-    begins as its shortcut (Goyal et al. 2017; torchvision's `zero_init_residual`, timm's
-    `zero_init_last`).
-    """
-    residual = conv_unit(x, filters, 3, strides=strides, name=f"{name}_1")
-    residual = conv_unit(residual, filters, 3, activation=False, name=f"{name}_2",
-                         zero_gamma=zero_init_residual)
-    if strides != 1 or x.shape[-1] != filters:
-        x = (_projection(x, filters, strides, name) if shortcut == "projection"
-             else _zero_pad_shortcut(x, filters, strides, name))
-    x = residual_join(x, residual, name=name, survival_probability=survival_probability,
-                      seed=seed)
-    return keras.layers.ReLU(name=f"{name}_out")(x)
-
-
-def bottleneck_block(x, filters, *, strides=1, expansion=4, name, survival_probability=None,
-                     seed=None, zero_init_residual=False):
-    """ResNet's bottleneck block: 1×1 (stride) → 3×3 → 1×1 (×`expansion`), projection shortcut.
-
-    The stride sits on the first 1×1 convolution, as in the original Caffe models and
-    `keras.applications` (ResNet v1; torchvision's "v1.5" moves it to the 3×3 — same
-    parameter count). `zero_init_residual` as for `basic_block`.
-    """
-    out = filters * expansion
-    residual = conv_unit(x, filters, 1, strides=strides, name=f"{name}_1")
-    residual = conv_unit(residual, filters, 3, name=f"{name}_2")
-    residual = conv_unit(residual, out, 1, activation=False, name=f"{name}_3",
-                         zero_gamma=zero_init_residual)
-    if strides != 1 or x.shape[-1] != out:
-        x = _projection(x, out, strides, name)
-    x = residual_join(x, residual, name=name, survival_probability=survival_probability,
-                      seed=seed)
-    return keras.layers.ReLU(name=f"{name}_out")(x)
-
-
-def preact_basic_block(x, filters, *, strides=1, dropout=0.0, name, survival_probability=None,
-                       seed=None):
-    """Wide ResNet's block: BN-ReLU-3×3 conv, BN-ReLU-[dropout]-3×3 conv, plus the shortcut.
-
-    Pre-activation ordering (He et al., "Identity Mappings in Deep Residual Networks", 2016);
-    when the shape changes, the shortcut is a 1×1 convolution of the pre-activated input
-    (Zagoruyko & Komodakis 2016, their reference code). Dropout between the convolutions is
-    the paper's "wide-dropout" block.
-    """
-    pre = keras.layers.BatchNormalization(
-        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_preact_bn")(x)
-    pre = keras.layers.ReLU(name=f"{name}_preact_relu")(pre)
-    residual = keras.layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False,
-                                   kernel_initializer="he_normal", name=f"{name}_1_conv")(pre)
-    residual = keras.layers.BatchNormalization(
-        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_1_bn")(residual)
-    residual = keras.layers.ReLU(name=f"{name}_1_relu")(residual)
-    if dropout:
-        residual = keras.layers.Dropout(dropout, name=f"{name}_dropout")(residual)
-    residual = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
-                                   kernel_initializer="he_normal", name=f"{name}_2_conv")(residual)
-    if strides != 1 or x.shape[-1] != filters:
-        x = keras.layers.Conv2D(filters, 1, strides=strides, use_bias=False,
-                                kernel_initializer="he_normal",
-                                name=f"{name}_shortcut_conv")(pre)
-    return residual_join(x, residual, name=name, survival_probability=survival_probability,
-                         seed=seed)
-
-
-def inception_module(x, filters_1x1, reduce_3x3, filters_3x3, reduce_5x5, filters_5x5,
-                     pool_projection, *, name, batch_norm=False):
-    """GoogLeNet's inception module (Szegedy et al. 2015, Fig. 2b and Table 1).
-
-    Four branches concatenated along channels: 1×1; 1×1 bottleneck → 3×3; 1×1 bottleneck →
-    5×5; 3×3 max pooling (stride 1) → 1×1 projection. Every convolution is followed by ReLU.
-    """
-    def unit(tensor, filters, size, part):
-        return conv_unit(tensor, filters, size, batch_norm=batch_norm, name=f"{name}_{part}",
-                         kernel_initializer="glorot_uniform")
-
-    branch1 = unit(x, filters_1x1, 1, "1x1")
-    branch3 = unit(unit(x, reduce_3x3, 1, "3x3_reduce"), filters_3x3, 3, "3x3")
-    branch5 = unit(unit(x, reduce_5x5, 1, "5x5_reduce"), filters_5x5, 5, "5x5")
-    pooled = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_pool")(x)
-    branch_pool = unit(pooled, pool_projection, 1, "pool_proj")
-    return keras.layers.Concatenate(name=f"{name}_concat")(
-        [branch1, branch3, branch5, branch_pool])
-
-
-def fire_module(x, squeeze, expand_1x1, expand_3x3, *, name):
-    """SqueezeNet's fire module (Iandola et al. 2016, Fig. 1).
-
-    A 1×1 "squeeze" layer with `squeeze` filters, then an "expand" layer of `expand_1x1` 1×1
-    and `expand_3x3` 3×3 filters whose outputs are concatenated; ReLU after each.
-    """
-    def unit(tensor, filters, size, part):
-        return conv_unit(tensor, filters, size, batch_norm=False, name=f"{name}_{part}",
-                         kernel_initializer="he_uniform")
-
-    squeezed = unit(x, squeeze, 1, "squeeze")
-    return keras.layers.Concatenate(name=f"{name}_concat")(
-        [unit(squeezed, expand_1x1, 1, "expand1x1"), unit(squeezed, expand_3x3, 3, "expand3x3")])
-
-
-def fractal_block(x, path, filters, columns, *, name, drop_probability=0.15, dropout=0.0,
-                  seed=None):
-    """A FractalNet block of `columns` columns, by the fractal expansion rule.
-
-    `f_1(z) = conv(z)` and `f_{C+1}(z) = join[(f_C ∘ f_C)(z), conv(z)]` (Larsson et al. 2017,
-    eq. 1), where `conv` is 3×3 conv-BN-ReLU (with dropout `dropout`). Joins that end at the
-    same depth are one join over all the columns reaching it, so column `c` (0 = shallowest)
-    holds `2^c` convolutions and the block ends with a join over all `columns`. `path` is the
-    network's `FractalPathSampler` output; joins apply local and global drop-path.
-    """
-    counters = {}
-    joins = [0]
-
-    def conv(tensor, column):
-        counters[column] = counters.get(column, 0) + 1
-        unit_name = f"{name}_col{column + 1}_conv{counters[column]}"
-        out = conv_unit(tensor, filters, 3, name=unit_name)
-        if dropout:
-            out = keras.layers.Dropout(dropout, name=f"{unit_name}_dropout")(out)
-        return out
-
-    def join(branches):
-        order = sorted(branches)
-        joins[0] += 1
-        layer_seed = None if seed is None else seed + joins[0]
-        return FractalJoin(order, drop_probability=drop_probability, seed=layer_seed,
-                           name=f"{name}_join{joins[0]}")([branches[c] for c in order] + [path])
-
-    def expand(tensor, num_columns, offset):
-        """The unjoined column outputs of `f_{num_columns}` whose shallowest column is `offset`."""
-        if num_columns == 1:
-            return {offset: conv(tensor, offset)}
-        shallow = conv(tensor, offset)
-        inner = join(expand(tensor, num_columns - 1, offset + 1))
-        branches = expand(inner, num_columns - 1, offset + 1)
-        branches[offset] = shallow
-        return branches
-
-    return join(expand(x, columns, 0))
-
-
-SMALL_INPUT_THRESHOLD = 64
-
-
 def resolve_small_inputs(small_inputs, height, width):
     """`small_inputs` as given, or (None) True for images under 64 pixels on a side."""
     if small_inputs is None:
@@ -234,13 +122,6 @@ def resolve_small_inputs(small_inputs, height, width):
     return small_inputs
 
 
-def check_width_multiplier(value):
-    """A positive number (the factor applied to every layer's channel count)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-        raise ValueError(f"width_multiplier must be a positive number, got {value!r}")
-    return float(value)
-
-
 def pad_to(x, size, height, width, name="pad"):
     """Zero-pad a feature map up to `size × size` (for 28×28 images in 32×32 networks)."""
     pad_h, pad_w = max(size - height, 0), max(size - width, 0)
@@ -248,18 +129,3 @@ def pad_to(x, size, height, width, name="pad"):
         return x
     return keras.layers.ZeroPadding2D(
         ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2)), name=name)(x)
-
-
-def top(x, *, num_classes, include_top, pooling, classifier_activation, global_pool=True):
-    """The head of a `keras.applications`-style network.
-
-    With `include_top`: global average pooling (when `global_pool`) then the `predictions`
-    layer; without it: the features, pooled as `pooling` says (None, "avg", "max").
-    """
-    from keras_dl.models._common import classifier_head
-
-    if include_top and global_pool:
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    return classifier_head(x, num_classes=num_classes, include_top=include_top,
-                           pooling=None if include_top else pooling,
-                           classifier_activation=classifier_activation)

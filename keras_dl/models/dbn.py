@@ -17,7 +17,13 @@ import keras
 
 from keras_dl.layers import RBM
 from keras_dl.layers.rbm import VISIBLE_TYPES
-from keras_dl.models._common import check_choice, check_input_shape, check_positive_int
+from keras_dl.models._common import (
+    check_choice,
+    check_input_shape,
+    check_positive_int,
+    check_units,
+    classifier_head,
+)
 from keras_dl.registry import register_model
 
 
@@ -78,6 +84,7 @@ def rbm(*, input_shape=(28, 28, 1), units=500, visible="bernoulli", k=1, persist
 
 @register_model(
     family="dbn",
+    task="pretrained_classification",
     pretraining="rbm",
     search_space=lambda hp: {
         "hidden_units": [hp.Int("width", 100, 1000, step=100)] * hp.Int("depth", 1, 4),
@@ -118,10 +125,7 @@ def dbn(*, input_shape=(28, 28, 1), num_classes=10, hidden_units=(500, 500, 2000
         deep networks", NIPS 2007.
     """
     input_shape = check_input_shape(input_shape)
-    if isinstance(hidden_units, (str, bytes)) or not hasattr(hidden_units, "__iter__"):
-        raise ValueError(f"hidden_units must be a sequence of positive integers, got "
-                         f"{hidden_units!r}")
-    hidden_units = tuple(check_positive_int("hidden_units entries", u) for u in hidden_units)
+    hidden_units = check_units("hidden_units", hidden_units)
     if not hidden_units:
         raise ValueError("a deep belief network needs at least one hidden layer; got "
                          "hidden_units=() (a softmax regression is mlp(hidden_units=()))")
@@ -132,9 +136,7 @@ def dbn(*, input_shape=(28, 28, 1), num_classes=10, hidden_units=(500, 500, 2000
             units, activation="sigmoid", name=f"hidden{index}_dense",
             kernel_initializer=keras.initializers.GlorotUniform(
                 None if seed is None else seed + index))(x)
-    if include_top:
-        check_positive_int("num_classes", num_classes)
-        x = keras.layers.Dense(
-            num_classes, activation=classifier_activation, name="predictions",
-            kernel_initializer=keras.initializers.GlorotUniform(seed))(x)
+    head = {"kernel_initializer": keras.initializers.GlorotUniform(seed)} if include_top else {}
+    x = classifier_head(x, num_classes=num_classes, include_top=include_top, pooling=None,
+                        classifier_activation=classifier_activation, **head)
     return keras.Model(inputs, x, name=name)

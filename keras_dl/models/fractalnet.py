@@ -34,16 +34,56 @@ from __future__ import annotations
 
 import keras
 
-from keras_dl.layers import FractalPathSampler
-from keras_dl.models._common import check_input_shape, check_positive_int
-from keras_dl.models.blocks import (
-    check_width_multiplier,
-    fractal_block,
-    pad_to,
-    scaled,
-    top,
+from keras_dl.layers import FractalJoin, FractalPathSampler
+from keras_dl.models._common import (
+    check_fraction,
+    check_positive_int,
+    check_units,
+    classifier_head,
 )
+from keras_dl.models.blocks import conv_unit, image_input, pad_to, scaled
 from keras_dl.registry import register_model
+
+
+def fractal_block(x, path, filters, columns, *, name, drop_probability=0.15, dropout=0.0,
+                  seed=None):
+    """A FractalNet block of `columns` columns, by the fractal expansion rule.
+
+    `f_1(z) = conv(z)` and `f_{C+1}(z) = join[(f_C ∘ f_C)(z), conv(z)]` (Larsson et al. 2017,
+    eq. 1), where `conv` is 3×3 conv-BN-ReLU (with dropout `dropout`). Joins that end at the
+    same depth are one join over all the columns reaching it, so column `c` (0 = shallowest)
+    holds `2^c` convolutions and the block ends with a join over all `columns`. `path` is the
+    network's `FractalPathSampler` output; joins apply local and global drop-path.
+    """
+    counters = {}
+    joins = [0]
+
+    def conv(tensor, column):
+        counters[column] = counters.get(column, 0) + 1
+        unit_name = f"{name}_col{column + 1}_conv{counters[column]}"
+        out = conv_unit(tensor, filters, 3, name=unit_name)
+        if dropout:
+            out = keras.layers.Dropout(dropout, name=f"{unit_name}_dropout")(out)
+        return out
+
+    def join(branches):
+        order = sorted(branches)
+        joins[0] += 1
+        layer_seed = None if seed is None else seed + joins[0]
+        return FractalJoin(order, drop_probability=drop_probability, seed=layer_seed,
+                           name=f"{name}_join{joins[0]}")([branches[c] for c in order] + [path])
+
+    def expand(tensor, num_columns, offset):
+        """The unjoined column outputs of `f_{num_columns}` whose shallowest column is `offset`."""
+        if num_columns == 1:
+            return {offset: conv(tensor, offset)}
+        shallow = conv(tensor, offset)
+        inner = join(expand(tensor, num_columns - 1, offset + 1))
+        branches = expand(inner, num_columns - 1, offset + 1)
+        branches[offset] = shallow
+        return branches
+
+    return join(expand(x, columns, 0))
 
 
 @register_model(
@@ -93,11 +133,9 @@ def fractalnet(*, input_shape=(32, 32, 3), num_classes=10, include_top=True, poo
         Larsson, Maire, Shakhnarovich. "FractalNet: Ultra-Deep Neural Networks without
         Residuals", ICLR 2017.
     """
-    height, width, channels = check_input_shape(input_shape, rank=3)
-    check_positive_int("num_classes", num_classes)
+    height, width, inputs = image_input(input_shape, num_classes, width_multiplier)
     check_positive_int("num_columns", num_columns)
-    check_width_multiplier(width_multiplier)
-    filters = tuple(check_positive_int("filters entries", f) for f in filters)
+    filters = check_units("filters", filters)
     if not filters:
         raise ValueError("filters must name at least one block's channel count")
     if isinstance(dropout, (int, float)):
@@ -105,10 +143,8 @@ def fractalnet(*, input_shape=(32, 32, 3), num_classes=10, include_top=True, poo
     dropout = tuple(dropout)[: len(filters)]
     if len(dropout) != len(filters) or any(not 0 <= d < 1 for d in dropout):
         raise ValueError(f"dropout must be a rate in [0, 1) or one per block, got {dropout!r}")
-    if not 0 <= drop_path < 1:
-        raise ValueError(f"drop_path must be in [0, 1), got {drop_path!r}")
+    check_fraction("drop_path", drop_path)
     field = 2 ** len(filters)
-    inputs = keras.Input(shape=(height, width, channels), name="images")
     path = FractalPathSampler(num_columns, global_fraction=global_drop_path, seed=seed,
                               name="drop_path_sampler")(inputs)
     x = pad_to(inputs, field, height, width)
@@ -117,6 +153,6 @@ def fractalnet(*, input_shape=(32, 32, 3), num_classes=10, include_top=True, poo
                           name=f"block{block}", drop_probability=drop_path, dropout=rate,
                           seed=None if seed is None else seed + 100 * block)
         x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
-    x = top(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
-            classifier_activation=classifier_activation, global_pool=False)
+    x = classifier_head(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
+                        classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name)

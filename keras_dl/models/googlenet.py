@@ -34,15 +34,8 @@ from __future__ import annotations
 import keras
 
 from keras_dl.layers import LocalResponseNormalization
-from keras_dl.models._common import check_fraction, check_input_shape, check_positive_int
-from keras_dl.models.blocks import (
-    check_width_multiplier,
-    conv_unit,
-    inception_module,
-    resolve_small_inputs,
-    scaled,
-    top,
-)
+from keras_dl.models._common import check_fraction, classifier_head
+from keras_dl.models.blocks import conv_unit, image_input, resolve_small_inputs, scaled
 from keras_dl.registry import register_model
 
 # Table 1: #1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj
@@ -62,83 +55,24 @@ AUX_TAPS = {"aux1": "inception4a_concat", "aux2": "inception4d_concat"}
 AUX_LOSS_WEIGHT = 0.3
 
 
-@register_model(
-    family="cnn",
-    search_space=lambda hp: {
-        "batch_norm": hp.Boolean("batch_norm"),
-        "dropout": hp.Choice("dropout", [0.0, 0.4]),
-        "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
-        "batch_size": hp.Choice("batch_size", [64, 128]),
-    },
-    smoke_kwargs={"input_shape": (8, 8, 1), "num_classes": 3, "width_multiplier": 0.0625},
-    train_defaults={"epochs": 30, "batch_size": 128, "learning_rate": 1e-3},
-    default_params=6_998_552,
-)
-def googlenet(*, input_shape=(224, 224, 3), num_classes=1000, include_top=True, pooling=None,
-              classifier_activation="softmax", name="googlenet", small_inputs=None,
-              width_multiplier=1.0, batch_norm=False, lrn=True, dropout=0.4):
-    """GoogLeNet (Szegedy et al. 2015), the inference network; see `googlenet_training_model`.
+def inception_module(x, filters_1x1, reduce_3x3, filters_3x3, reduce_5x5, filters_5x5,
+                     pool_projection, *, name, batch_norm=False):
+    """GoogLeNet's inception module (Szegedy et al. 2015, Fig. 2b and Table 1).
 
-    Args:
-        input_shape: `(height, width, channels)`; 224×224×3 in the paper.
-        num_classes: number of classes.
-        include_top: add global average pooling, dropout and the `predictions` layer.
-        pooling: with `include_top=False`, None (inception 5b's maps), "avg" or "max".
-        classifier_activation: "softmax" for probabilities, None for logits.
-        name: model name.
-        small_inputs: True for the small-image variant (3×3/1 stem, no stem pooling); None
-            chooses it for inputs under 64 pixels a side.
-        width_multiplier: factor on every channel count.
-        batch_norm: batch normalisation after every convolution (not in the paper).
-        lrn: the stem's local response normalisation (paper stem only).
-        dropout: dropout before the classifier (0.4).
-
-    Example:
-    ```python
-    model = keras_dl.create_model("googlenet", input_shape=(28, 28, 1), num_classes=10)
-    trainer = googlenet_training_model(model)  # adds the two auxiliary classifiers
-    ```
-
-    Reference:
-        Szegedy et al. "Going Deeper with Convolutions", CVPR 2015.
+    Four branches concatenated along channels: 1×1; 1×1 bottleneck → 3×3; 1×1 bottleneck →
+    5×5; 3×3 max pooling (stride 1) → 1×1 projection. Every convolution is followed by ReLU.
     """
-    height, width, channels = check_input_shape(input_shape, rank=3)
-    check_positive_int("num_classes", num_classes)
-    check_width_multiplier(width_multiplier)
-    dropout = check_fraction("dropout", dropout)
-    small = resolve_small_inputs(small_inputs, height, width)
-    m = width_multiplier
+    def unit(tensor, filters, size, part):
+        return conv_unit(tensor, filters, size, batch_norm=batch_norm, name=f"{name}_{part}",
+                         kernel_initializer="glorot_uniform")
 
-    def unit(tensor, filters, size, part, strides=1):
-        return conv_unit(tensor, scaled(filters, m), size, strides=strides,
-                         batch_norm=batch_norm, kernel_initializer="glorot_uniform", name=part)
-
-    def pool(tensor, part):
-        return keras.layers.MaxPooling2D(3, strides=2, padding="same", name=part)(tensor)
-
-    inputs = keras.Input(shape=(height, width, channels), name="images")
-    if small:
-        x = unit(inputs, 192, 3, "conv1")
-    else:
-        x = pool(unit(inputs, 64, 7, "conv1", strides=2), "pool1")
-        if lrn:
-            x = LocalResponseNormalization(name="lrn1")(x)
-        x = unit(unit(x, 64, 1, "conv2_reduce"), 192, 3, "conv2")
-        if lrn:
-            x = LocalResponseNormalization(name="lrn2")(x)
-        x = pool(x, "pool2")
-    for key, filters in MODULES.items():
-        if key in POOL_BEFORE:
-            x = pool(x, f"pool{key[0]}")
-        x = inception_module(x, *(scaled(f, m) for f in filters), name=f"inception{key}",
-                             batch_norm=batch_norm)
-    if include_top:
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, name="dropout")(x)
-    x = top(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
-            classifier_activation=classifier_activation, global_pool=False)
-    return keras.Model(inputs, x, name=name)
+    branch1 = unit(x, filters_1x1, 1, "1x1")
+    branch3 = unit(unit(x, reduce_3x3, 1, "3x3_reduce"), filters_3x3, 3, "3x3")
+    branch5 = unit(unit(x, reduce_5x5, 1, "5x5_reduce"), filters_5x5, 5, "5x5")
+    pooled = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_pool")(x)
+    branch_pool = unit(pooled, pool_projection, 1, "pool_proj")
+    return keras.layers.Concatenate(name=f"{name}_concat")(
+        [branch1, branch3, branch5, branch_pool])
 
 
 def _auxiliary_head(x, num_classes, classifier_activation, width_multiplier, name):
@@ -189,3 +123,81 @@ def googlenet_training_model(model, width_multiplier=None):
 def aux_loss_weights(weight=AUX_LOSS_WEIGHT):
     """Loss weights of the main and the two auxiliary outputs: 1, 0.3, 0.3 in the paper."""
     return {"predictions": 1.0, "aux1": weight, "aux2": weight}
+
+
+@register_model(
+    family="cnn",
+    search_space=lambda hp: {
+        "batch_norm": hp.Boolean("batch_norm"),
+        "dropout": hp.Choice("dropout", [0.0, 0.4]),
+        "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
+        "batch_size": hp.Choice("batch_size", [64, 128]),
+    },
+    smoke_kwargs={"input_shape": (8, 8, 1), "num_classes": 3, "width_multiplier": 0.0625},
+    train_defaults={"epochs": 30, "batch_size": 128, "learning_rate": 1e-3},
+    default_params=6_998_552,
+    task="classification_with_aux",
+    task_options={"training_model": googlenet_training_model, "loss_weights": aux_loss_weights()},
+)
+def googlenet(*, input_shape=(224, 224, 3), num_classes=1000, include_top=True, pooling=None,
+              classifier_activation="softmax", name="googlenet", small_inputs=None,
+              width_multiplier=1.0, batch_norm=False, lrn=True, dropout=0.4):
+    """GoogLeNet (Szegedy et al. 2015), the inference network; see `googlenet_training_model`.
+
+    Args:
+        input_shape: `(height, width, channels)`; 224×224×3 in the paper.
+        num_classes: number of classes.
+        include_top: add global average pooling, dropout and the `predictions` layer.
+        pooling: with `include_top=False`, None (inception 5b's maps), "avg" or "max".
+        classifier_activation: "softmax" for probabilities, None for logits.
+        name: model name.
+        small_inputs: True for the small-image variant (3×3/1 stem, no stem pooling); None
+            chooses it for inputs under 64 pixels a side.
+        width_multiplier: factor on every channel count.
+        batch_norm: batch normalisation after every convolution (not in the paper).
+        lrn: the stem's local response normalisation (paper stem only).
+        dropout: dropout before the classifier (0.4).
+
+    Example:
+    ```python
+    model = keras_dl.create_model("googlenet", input_shape=(28, 28, 1), num_classes=10)
+    trainer = googlenet_training_model(model)  # adds the two auxiliary classifiers
+    ```
+
+    Reference:
+        Szegedy et al. "Going Deeper with Convolutions", CVPR 2015.
+    """
+    height, width, inputs = image_input(input_shape, num_classes, width_multiplier)
+    dropout = check_fraction("dropout", dropout)
+    small = resolve_small_inputs(small_inputs, height, width)
+    m = width_multiplier
+
+    def unit(tensor, filters, size, part, strides=1):
+        return conv_unit(tensor, scaled(filters, m), size, strides=strides,
+                         batch_norm=batch_norm, kernel_initializer="glorot_uniform", name=part)
+
+    def pool(tensor, part):
+        return keras.layers.MaxPooling2D(3, strides=2, padding="same", name=part)(tensor)
+
+    if small:
+        x = unit(inputs, 192, 3, "conv1")
+    else:
+        x = pool(unit(inputs, 64, 7, "conv1", strides=2), "pool1")
+        if lrn:
+            x = LocalResponseNormalization(name="lrn1")(x)
+        x = unit(unit(x, 64, 1, "conv2_reduce"), 192, 3, "conv2")
+        if lrn:
+            x = LocalResponseNormalization(name="lrn2")(x)
+        x = pool(x, "pool2")
+    for key, filters in MODULES.items():
+        if key in POOL_BEFORE:
+            x = pool(x, f"pool{key[0]}")
+        x = inception_module(x, *(scaled(f, m) for f in filters), name=f"inception{key}",
+                             batch_norm=batch_norm)
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name="dropout")(x)
+    x = classifier_head(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
+                        classifier_activation=classifier_activation)
+    return keras.Model(inputs, x, name=name)

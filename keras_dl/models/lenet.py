@@ -26,23 +26,11 @@ from __future__ import annotations
 import keras
 
 from keras_dl.layers import ConnectionTableConv2D, ScaledTanh, Subsampling2D
-from keras_dl.models._common import (
-    check_input_shape,
-    check_positive_int,
-    classifier_head,
-)
+from keras_dl.models._common import classifier_head
+from keras_dl.models.blocks import image_input, pad_to
 from keras_dl.registry import register_model
 
 FIELD = 32  # LeNet-5's input field; smaller images are zero-padded up to it
-
-
-def _pad_to_field(x, height, width):
-    pad_h, pad_w = max(FIELD - height, 0), max(FIELD - width, 0)
-    if not (pad_h or pad_w):
-        return x
-    return keras.layers.ZeroPadding2D(
-        ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2)), name="pad"
-    )(x)
 
 
 @register_model(
@@ -90,10 +78,8 @@ def lenet5(
         LeCun, Bottou, Bengio, Haffner. "Gradient-Based Learning Applied to Document
         Recognition", Proc. IEEE 86(11):2278-2324, 1998.
     """
-    height, width, channels = check_input_shape(input_shape, rank=3)
-    check_positive_int("num_classes", num_classes)
-    inputs = keras.Input(shape=(height, width, channels), name="images")
-    x = _pad_to_field(inputs, height, width)
+    height, width, inputs = image_input(input_shape, num_classes)
+    x = pad_to(inputs, FIELD, height, width)
 
     # The modern variant fuses ReLU into its conv/dense layers (one op, as a hand-written
     # Keras LeNet would); the published one applies LeCun's scaled tanh as its own layer.
@@ -119,8 +105,6 @@ def lenet5(
     if include_top:
         x = keras.layers.Flatten(name="flatten")(x)
         x = squash(keras.layers.Dense(84, activation=activation, name="f6")(x), "f6")
-    x = classifier_head(
-        x, num_classes=num_classes, include_top=include_top,
-        pooling=None if include_top else pooling, classifier_activation=classifier_activation,
-    )
+    x = classifier_head(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
+                        classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name)

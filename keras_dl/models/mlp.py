@@ -18,6 +18,9 @@ from keras_dl.models._common import (
     check_input_shape,
     check_non_negative,
     check_positive_int,
+    check_positive_number,
+    check_units,
+    classifier_head,
 )
 from keras_dl.registry import register_model
 
@@ -131,18 +134,13 @@ def mlp(
     input_shape = check_input_shape(input_shape)
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("initializer", initializer, INITIALIZERS)
-    if isinstance(hidden_units, (str, bytes)) or not hasattr(hidden_units, "__iter__"):
-        raise ValueError(
-            f"hidden_units must be a sequence of positive integers, got {hidden_units!r}"
-        )
-    hidden_units = tuple(check_positive_int("hidden_units entries", u) for u in hidden_units)
+    hidden_units = check_units("hidden_units", hidden_units)
     dropout = check_fraction("dropout", dropout)
     l1, l2 = check_non_negative("l1", l1), check_non_negative("l2", l2)
     input_noise = check_non_negative("input_noise", input_noise)
     small_uniform_range = check_non_negative("small_uniform_range", small_uniform_range)
     maxout_pieces = check_positive_int("maxout_pieces", maxout_pieces)
-    if sigmoid_slope is None or check_non_negative("sigmoid_slope", sigmoid_slope) == 0:
-        raise ValueError(f"sigmoid_slope must be a positive number, got {sigmoid_slope!r}")
+    check_positive_number("sigmoid_slope", sigmoid_slope)
     leaky_relu_slope = check_non_negative("leaky_relu_slope", leaky_relu_slope)
 
     regularizer = keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
@@ -173,18 +171,12 @@ def mlp(
         if dropout:
             x = keras.layers.Dropout(dropout, seed=layer_seed, name=f"{prefix}_dropout")(x)
 
-    if include_top:
-        kernel_init, bias_init = _initializers(
-            initializer, small_uniform_range, None if seed is None else seed
-        )
-        check_positive_int("num_classes", num_classes)
-        x = keras.layers.Dense(
-            num_classes,
-            activation=classifier_activation,
-            kernel_initializer=kernel_init,
-            bias_initializer=bias_init,
-            kernel_regularizer=regularizer,
-            name="predictions",
-        )(x)
+    head = {}
+    if include_top:  # drawn only when used: an unseeded initializer consumes the global seed
+        kernel_init, bias_init = _initializers(initializer, small_uniform_range, seed)
+        head = {"kernel_initializer": kernel_init, "bias_initializer": bias_init,
+                "kernel_regularizer": regularizer}
+    x = classifier_head(x, num_classes=num_classes, include_top=include_top, pooling=None,
+                        classifier_activation=classifier_activation, **head)
     return keras.Model(inputs, x, name=name)
 

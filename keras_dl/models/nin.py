@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import keras
 
-from keras_dl.models._common import check_fraction, check_input_shape, check_positive_int
-from keras_dl.models.blocks import check_width_multiplier, conv_unit, scaled
-from keras_dl.models._common import check_choice, POOLINGS
+from keras_dl.models._common import check_fraction, class_map_head
+from keras_dl.models.blocks import conv_unit, image_input, scaled
 from keras_dl.registry import register_model
 
 BLOCKS = ((5, (192, 160, 96)), (5, (192, 192, 192)), (3, (192, 192, None)))
@@ -61,12 +60,8 @@ def nin(*, input_shape=(32, 32, 3), num_classes=10, include_top=True, pooling=No
     Reference:
         Lin, Chen, Yan. "Network In Network", ICLR 2014.
     """
-    height, width, channels = check_input_shape(input_shape, rank=3)
-    check_positive_int("num_classes", num_classes)
-    check_width_multiplier(width_multiplier)
+    _, _, inputs = image_input(input_shape, num_classes, width_multiplier)
     dropout = check_fraction("dropout", dropout)
-    check_choice("pooling", pooling, POOLINGS)
-    inputs = keras.Input(shape=(height, width, channels), name="images")
     x = inputs
     for block, (size, widths) in enumerate(BLOCKS, start=1):
         for index, filters in enumerate(widths, start=1):
@@ -84,11 +79,6 @@ def nin(*, input_shape=(32, 32, 3), num_classes=10, include_top=True, pooling=No
             x = keras.layers.AveragePooling2D(3, strides=2, padding="same", name="pool2")(x)
         if block < 3 and dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout{block}")(x)
-    if include_top:
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = keras.layers.Activation(classifier_activation or "linear", name="predictions")(x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    x = class_map_head(x, include_top=include_top, pooling=pooling,
+                       classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name)

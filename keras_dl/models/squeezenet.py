@@ -17,14 +17,8 @@ from __future__ import annotations
 
 import keras
 
-from keras_dl.models._common import (
-    POOLINGS,
-    check_choice,
-    check_fraction,
-    check_input_shape,
-    check_positive_int,
-)
-from keras_dl.models.blocks import check_width_multiplier, conv_unit, fire_module, resolve_small_inputs, scaled
+from keras_dl.models._common import check_fraction, class_map_head, variant
+from keras_dl.models.blocks import conv_unit, image_input, resolve_small_inputs, scaled
 from keras_dl.registry import register_model
 
 # (squeeze, expand) of fire2 ... fire9; the paper's 1×1 and 3×3 expand counts are equal
@@ -35,17 +29,30 @@ VERSIONS = {
 }
 
 
-def _squeezenet(version, *, input_shape, num_classes, include_top, pooling,
-                classifier_activation, name, small_inputs, width_multiplier, dropout):
-    height, width, channels = check_input_shape(input_shape, rank=3)
-    check_positive_int("num_classes", num_classes)
-    check_width_multiplier(width_multiplier)
+def fire_module(x, squeeze, expand_1x1, expand_3x3, *, name):
+    """SqueezeNet's fire module (Iandola et al. 2016, Fig. 1).
+
+    A 1×1 "squeeze" layer with `squeeze` filters, then an "expand" layer of `expand_1x1` 1×1
+    and `expand_3x3` 3×3 filters whose outputs are concatenated; ReLU after each.
+    """
+    def unit(tensor, filters, size, part):
+        return conv_unit(tensor, filters, size, batch_norm=False, name=f"{name}_{part}",
+                         kernel_initializer="he_uniform")
+
+    squeezed = unit(x, squeeze, 1, "squeeze")
+    return keras.layers.Concatenate(name=f"{name}_concat")(
+        [unit(squeezed, expand_1x1, 1, "expand1x1"), unit(squeezed, expand_3x3, 3, "expand3x3")])
+
+
+def _squeezenet(version, *, input_shape=(224, 224, 3), num_classes=1000, include_top=True,
+                pooling=None, classifier_activation="softmax", name=None, small_inputs=None,
+                width_multiplier=1.0, dropout=0.5):
+    """SqueezeNet `version` ("1_0" or "1_1", `VERSIONS`)."""
+    height, width, inputs = image_input(input_shape, num_classes, width_multiplier)
     dropout = check_fraction("dropout", dropout)
-    check_choice("pooling", pooling, POOLINGS)
     small = resolve_small_inputs(small_inputs, height, width)
     spec = VERSIONS[version]
     stem_filters, stem_size = spec["stem"]
-    inputs = keras.Input(shape=(height, width, channels), name="images")
     if small:
         x = conv_unit(inputs, scaled(stem_filters, width_multiplier), 3, batch_norm=False,
                       kernel_initializer="he_uniform", name="conv1")
@@ -65,41 +72,12 @@ def _squeezenet(version, *, input_shape, num_classes, include_top, pooling,
         if dropout:
             x = keras.layers.Dropout(dropout, name="dropout")(x)
         x = keras.layers.Conv2D(num_classes, 1, activation="relu", name="conv10")(x)
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = keras.layers.Activation(classifier_activation or "linear", name="predictions")(x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    x = class_map_head(x, include_top=include_top, pooling=pooling,
+                       classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name)
 
 
-def _register(version, default_params):
-    name = f"squeezenet{version}"
-
-    @register_model(
-        name,
-        family="cnn",
-        search_space=lambda hp: {
-            "dropout": hp.Choice("dropout", [0.0, 0.5]),
-            "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
-            "batch_size": hp.Choice("batch_size", [64, 128]),
-        },
-        smoke_kwargs={"input_shape": (16, 16, 1), "num_classes": 3, "width_multiplier": 0.125},
-        train_defaults={"epochs": 30, "batch_size": 128, "learning_rate": 1e-3},
-        default_params=default_params,
-    )
-    def builder(*, input_shape=(224, 224, 3), num_classes=1000, include_top=True, pooling=None,
-                classifier_activation="softmax", name=name, small_inputs=None,
-                width_multiplier=1.0, dropout=0.5):
-        return _squeezenet(version, input_shape=input_shape, num_classes=num_classes,
-                           include_top=include_top, pooling=pooling,
-                           classifier_activation=classifier_activation, name=name,
-                           small_inputs=small_inputs, width_multiplier=width_multiplier,
-                           dropout=dropout)
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = f"""SqueezeNet {version.replace("_", ".")} (Iandola et al. 2016): eight fire modules.
+_DOC = """SqueezeNet {title} (Iandola et al. 2016): eight fire modules.
 
     Args:
         input_shape: `(height, width, channels)`; 224×224×3 in the paper.
@@ -122,7 +100,23 @@ def _register(version, default_params):
         Iandola et al. "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and
         <0.5MB model size", arXiv:1602.07360, 2016.
     """
-    return builder
+
+
+def _register(version, default_params):
+    name = f"squeezenet{version}"
+    return register_model(
+        name,
+        family="cnn",
+        search_space=lambda hp: {
+            "dropout": hp.Choice("dropout", [0.0, 0.5]),
+            "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
+            "batch_size": hp.Choice("batch_size", [64, 128]),
+        },
+        smoke_kwargs={"input_shape": (16, 16, 1), "num_classes": 3, "width_multiplier": 0.125},
+        train_defaults={"epochs": 30, "batch_size": 128, "learning_rate": 1e-3},
+        default_params=default_params,
+    )(variant(_squeezenet, name, _DOC.format(title=version.replace("_", "."), name=name),
+              fixed={"version": version}))
 
 
 squeezenet1_0 = _register("1_0", 1_248_424)

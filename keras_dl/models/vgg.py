@@ -20,15 +20,8 @@ from __future__ import annotations
 
 import keras
 
-from keras_dl.models._common import check_fraction, check_input_shape, check_positive_int
-from keras_dl.models.blocks import (
-    check_width_multiplier,
-    conv_unit,
-    pad_to,
-    resolve_small_inputs,
-    scaled,
-    top,
-)
+from keras_dl.models._common import check_fraction, check_positive_int, classifier_head, variant
+from keras_dl.models.blocks import conv_unit, image_input, pad_to, resolve_small_inputs, scaled
 from keras_dl.registry import register_model
 
 # convolutions per stage (channels 64, 128, 256, 512, 512)
@@ -36,11 +29,11 @@ CONFIGS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2
 STAGE_CHANNELS = (64, 128, 256, 512, 512)
 
 
-def _vgg(depth, *, input_shape, num_classes, include_top, pooling, classifier_activation, name,
-         small_inputs, width_multiplier, batch_norm, fc_units, dropout):
-    height, width, channels = check_input_shape(input_shape, rank=3)
-    check_positive_int("num_classes", num_classes)
-    check_width_multiplier(width_multiplier)
+def _vgg(depth, *, input_shape=(224, 224, 3), num_classes=1000, include_top=True, pooling=None,
+         classifier_activation="softmax", name=None, small_inputs=None, width_multiplier=1.0,
+         batch_norm=False, fc_units=None, dropout=0.5):
+    """VGG-`depth` (`CONFIGS[depth]` convolutions per stage)."""
+    height, width, inputs = image_input(input_shape, num_classes, width_multiplier)
     dropout = check_fraction("dropout", dropout)
     small = resolve_small_inputs(small_inputs, height, width)
     if fc_units is None:
@@ -49,7 +42,6 @@ def _vgg(depth, *, input_shape, num_classes, include_top, pooling, classifier_ac
     if min(height, width) < 32 and not small:
         raise ValueError(f"VGG needs inputs of at least 32×32 (got {height}×{width}); "
                          "use small_inputs=True to zero-pad smaller images")
-    inputs = keras.Input(shape=(height, width, channels), name="images")
     x = pad_to(inputs, 32, height, width) if small else inputs
     for stage, (convs, filters) in enumerate(zip(CONFIGS[depth], STAGE_CHANNELS), start=1):
         for number in range(1, convs + 1):
@@ -64,38 +56,12 @@ def _vgg(depth, *, input_shape, num_classes, include_top, pooling, classifier_ac
                                    name=f"fc{index}")(x)
             if dropout:
                 x = keras.layers.Dropout(dropout, name=f"fc{index}_dropout")(x)
-    x = top(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
-            classifier_activation=classifier_activation, global_pool=False)
+    x = classifier_head(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
+                        classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name)
 
 
-def _register(depth, default_params):
-    name = f"vgg{depth}"
-
-    @register_model(
-        name,
-        family="cnn",
-        search_space=lambda hp: {
-            "batch_norm": hp.Boolean("batch_norm", default=True),
-            "dropout": hp.Choice("dropout", [0.0, 0.5]),
-            "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
-            "batch_size": hp.Choice("batch_size", [64, 128]),
-        },
-        smoke_kwargs={"input_shape": (28, 28, 1), "num_classes": 3, "width_multiplier": 0.0625},
-        train_defaults={"epochs": 30, "batch_size": 128, "learning_rate": 1e-3},
-        default_params=default_params,
-    )
-    def builder(*, input_shape=(224, 224, 3), num_classes=1000, include_top=True, pooling=None,
-                classifier_activation="softmax", name=name, small_inputs=None,
-                width_multiplier=1.0, batch_norm=False, fc_units=None, dropout=0.5):
-        return _vgg(depth, input_shape=input_shape, num_classes=num_classes,
-                    include_top=include_top, pooling=pooling,
-                    classifier_activation=classifier_activation, name=name,
-                    small_inputs=small_inputs, width_multiplier=width_multiplier,
-                    batch_norm=batch_norm, fc_units=fc_units, dropout=dropout)
-
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = f"""VGG-{depth} (Simonyan & Zisserman 2015): 3×3 convolutions {CONFIGS[depth]} per stage.
+_DOC = """VGG-{depth} (Simonyan & Zisserman 2015): 3×3 convolutions {config} per stage.
 
     Args:
         input_shape: `(height, width, channels)`; 224×224×3 in the paper.
@@ -122,7 +88,24 @@ def _register(depth, default_params):
         Simonyan, Zisserman. "Very Deep Convolutional Networks for Large-Scale Image
         Recognition", ICLR 2015.
     """
-    return builder
+
+
+def _register(depth, default_params):
+    name = f"vgg{depth}"
+    return register_model(
+        name,
+        family="cnn",
+        search_space=lambda hp: {
+            "batch_norm": hp.Boolean("batch_norm", default=True),
+            "dropout": hp.Choice("dropout", [0.0, 0.5]),
+            "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
+            "batch_size": hp.Choice("batch_size", [64, 128]),
+        },
+        smoke_kwargs={"input_shape": (28, 28, 1), "num_classes": 3, "width_multiplier": 0.0625},
+        train_defaults={"epochs": 30, "batch_size": 128, "learning_rate": 1e-3},
+        default_params=default_params,
+    )(variant(_vgg, name, _DOC.format(depth=depth, config=CONFIGS[depth], name=name),
+              fixed={"depth": depth}))
 
 
 vgg11 = _register(11, 132_863_336)
