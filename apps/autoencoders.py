@@ -39,9 +39,9 @@ import numpy as np  # noqa: E402
 
 import keras_dl  # noqa: E402
 from keras_dl import data, visualize  # noqa: E402
+from keras_dl.evaluation import jacobian_frobenius_norm  # noqa: E402
 from keras_dl.layers import corruption_layer  # noqa: E402
 from keras_dl.models import autoencoders as ae  # noqa: E402
-from keras_dl.training.autoencoders import jacobian_frobenius_norm  # noqa: E402
 
 # name in the table -> (registered builder, builder arguments)
 MODELS = {

@@ -39,11 +39,11 @@ import numpy as np  # noqa: E402
 
 import keras_dl  # noqa: E402
 from keras_dl import data, visualize  # noqa: E402
-from keras_dl.models import autoencoders as ae  # noqa: E402
-from keras_dl.training.autoencoders import (  # noqa: E402
+from keras_dl.evaluation import (  # noqa: E402
     hamming_precision_at_k,
     random_projection_codes,
 )
+from keras_dl.models import autoencoders as ae  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -44,8 +44,8 @@ from scipy.stats import norm  # noqa: E402
 
 import keras_dl  # noqa: E402
 from keras_dl import data, visualize  # noqa: E402
+from keras_dl.evaluation import evidence_lower_bound  # noqa: E402
 from keras_dl.models import autoencoders as ae  # noqa: E402
-from keras_dl.training.autoencoders import evidence_lower_bound  # noqa: E402
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
            "Sneaker", "Bag", "Ankle boot")

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_dl.evaluation import encoder_jacobian, jacobian_frobenius_norm
 from keras_dl.layers import (
     BinaryCode,
     ContractiveActivation,
@@ -17,7 +18,6 @@ from keras_dl.layers import (
     TiedDense,
     corruption_layer,
 )
-from keras_dl.training.autoencoders import encoder_jacobian, jacobian_frobenius_norm
 
 RNG = np.random.default_rng(0)
 
@@ -86,12 +86,10 @@ def test_tied_dense_bad_inputs():
 
 @pytest.mark.parametrize("layer", [GaussianCorruption(0.3), MaskingCorruption(0.25),
                                    SaltAndPepperCorruption(0.2)])
-def test_corruption_is_identity_at_inference_and_round_trips(layer):
+def test_corruption_changes_its_input_in_training(layer):
+    # the identity at inference, and the config round trip: tests/test_layer_contract.py
     x = RNG.random((8, 50), dtype="float32")
-    np.testing.assert_array_equal(layer(x, training=False), x)
     assert not np.allclose(layer(x, training=True), x)
-    clone = layer.__class__.from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config()
 
 
 def test_corruption_statistics():

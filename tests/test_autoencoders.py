@@ -11,9 +11,9 @@ from sklearn.decomposition import PCA
 
 import keras_dl
 from keras_dl import export
+from keras_dl.evaluation import jacobian_frobenius_norm
 from keras_dl.models import autoencoders as ae
 from keras_dl.training import pretraining, train
-from keras_dl.training.autoencoders import jacobian_frobenius_norm
 
 RNG = np.random.default_rng(0)
 SMALL = {"input_shape": (8, 8, 1)}
@@ -203,7 +203,7 @@ def test_export_serves_reconstructions_and_encode_decode(key, tmp_path):
 
 
 def test_retrieval_helpers():
-    from keras_dl.training.autoencoders import hamming_precision_at_k, random_projection_codes
+    from keras_dl.evaluation import hamming_precision_at_k, random_projection_codes
 
     labels = np.repeat(np.arange(4), 25)
     perfect = np.eye(4, dtype="float32")[labels]  # one code per class

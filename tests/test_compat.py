@@ -1,9 +1,11 @@
-"""The upstream workarounds in keras_dl.compat still target real, unchanged internals."""
+"""keras_dl.compat: its workarounds still target real, unchanged internals, and each accessor
+of a private Keras internal gives the right answer on a small model or callback."""
 
 import gc
 
 import keras
 import numpy as np
+import pytest
 
 import keras_dl
 from keras_dl import compat
@@ -36,3 +38,96 @@ def test_tensorflow_still_leaks_custom_gradients_and_the_workaround_releases_the
     keras.backend.clear_session()
     gc.collect()
     assert compat.custom_gradient_registrations() == before  # and released afterwards
+
+
+# --- functional-graph structure ----------------------------------------------------------------
+
+
+def _graph():
+    """inputs → dropout → dense, and inputs → inner (a nested model) → two outputs."""
+    inputs = keras.Input((3,), name="inputs")
+    dropout = keras.layers.Dropout(0.5, seed=1, name="dropout")
+    dense = keras.layers.Dense(2, name="dense")
+    inner_inputs = keras.Input((3,), name="inner_inputs")
+    inner = keras.Model(inner_inputs, keras.layers.Dense(1, name="inner_dense")(inner_inputs),
+                        name="inner")
+    hidden = dropout(inputs)
+    outputs = [dense(hidden), inner(inputs)]
+    return keras.Model(inputs, outputs), inputs, hidden, outputs
+
+
+def test_producer_leads_from_a_tensor_to_its_layer_and_inputs():
+    model, inputs, hidden, outputs = _graph()
+    layer, called_on = compat.producer(outputs[0])
+    assert layer is model.get_layer("dense") and called_on == [hidden]
+    layer, called_on = compat.producer(hidden)
+    assert layer is model.get_layer("dropout") and called_on == [inputs]
+    assert compat.producer(inputs)[1] == []  # a keras.Input: its InputLayer, from nothing
+    assert compat.producer(np.ones((1, 3), "float32")) == (None, [])
+
+
+def test_output_layers_and_all_layers():
+    model, *_ = _graph()
+    assert compat.output_layers(model) == [model.get_layer("dense"), model.get_layer("inner")]
+    names = sorted(layer.name for layer in compat.all_layers(model))
+    assert names == ["dense", "dropout", "inner", "inner_dense", "inner_inputs", "inputs"]
+    assert model not in compat.all_layers(model)
+
+
+def test_seed_generators_are_a_layers_own():
+    from keras_dl.layers import FractalJoin, RBM, TiedDense
+
+    assert len(compat.seed_generators(RBM(3, seed=0))) == 1
+    assert len(compat.seed_generators(FractalJoin([0, 1], seed=0))) == 1
+    assert compat.seed_generators(TiedDense("encoder")) == []
+    model, *_ = _graph()
+    assert compat.seed_generators(model) == []  # its dropout's generator is the dropout's
+
+
+# --- monitoring callbacks' progress --------------------------------------------------------------
+
+
+def test_monitor_state_round_trips_through_json():
+    import json
+
+    stopping = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
+    stopping.on_train_begin()
+    stopping.wait, stopping.best, stopping.best_epoch = 2, np.float32(0.25), np.int64(4)
+    state = json.loads(json.dumps(compat.monitor_state(stopping)))
+    assert state == {"wait": 2, "best": 0.25, "best_epoch": 4}
+
+    fresh = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
+    fresh.on_train_begin()  # what a resumed fit does: forgets everything
+    compat.restore_monitor_state(fresh, {**state, "unknown": 1})
+    assert compat.monitor_state(fresh) == state and not hasattr(fresh, "unknown")
+
+    assert compat.best_weights(fresh) is None
+    compat.set_best_weights(fresh, [np.zeros(2)])
+    assert len(compat.best_weights(fresh)) == 1
+
+    plateau = keras.callbacks.ReduceLROnPlateau()
+    assert set(compat.monitor_state(plateau)) == {"wait", "best", "cooldown_counter"}
+    assert compat.is_monitoring(plateau)
+    other = keras.callbacks.TerminateOnNaN()
+    assert not compat.is_monitoring(other) and compat.monitor_state(other) == {}
+    assert compat.best_weights(other) is None
+    with pytest.raises(ValueError, match="only EarlyStopping keeps best weights"):
+        compat.set_best_weights(other, [])
+
+
+# --- layers called as in training -----------------------------------------------------------------
+
+
+def test_training_mode_calls_use_batch_statistics_only_inside_the_block():
+    inputs = keras.Input((1,))
+    norm = keras.layers.BatchNormalization(momentum=0.0, epsilon=0.0)
+    model = keras.Model(inputs, keras.layers.Dropout(0.5, seed=0)(norm(inputs)))
+    x = np.array([[0.0], [2.0]], "float32")
+    with compat.training_mode_calls([norm]):
+        # batch norm normalises with the batch's statistics; the dropout stays at inference
+        np.testing.assert_allclose(model(x, training=False), [[-1.0], [1.0]], atol=1e-3)
+    np.testing.assert_allclose(norm.moving_mean, [1.0])
+    np.testing.assert_allclose(model(x, training=False), [[-1.0], [1.0]], atol=1e-3)
+    model(x + 5.0, training=False)
+    np.testing.assert_allclose(norm.moving_mean, [1.0])  # inference again: statistics kept
+    assert "call" not in vars(norm)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_dl import evaluation
 from keras_dl.layers import RBM
 from keras_dl.training import pretraining
-from keras_dl.training import rbm as rbm_training
 
 
 def sigmoid(x):
@@ -189,9 +189,9 @@ def test_gaussian_visible_units():
     # exact log Z of a Gaussian-Bernoulli RBM with one visible unit, against quadrature
     one = built(RBM(2, visible="gaussian"), 1, seed=2)
     grid = np.linspace(-30, 30, 200001)
-    free = np.asarray(rbm_training.free_energy(one, grid[:, None]))
+    free = np.asarray(evaluation.free_energy(one, grid[:, None]))
     log_z = np.log(np.trapezoid(np.exp(-free), grid))
-    assert abs(rbm_training.exact_log_partition(one) - log_z) < 1e-4
+    assert abs(evaluation.exact_log_partition(one) - log_z) < 1e-4
 
 
 def test_fit_reports_reconstruction_error_and_pseudo_likelihood_and_learns():
@@ -214,7 +214,7 @@ def test_fit_reports_reconstruction_error_and_pseudo_likelihood_and_learns():
     assert evaluated["loss"] == pytest.approx(mean_field, rel=1e-4)
     assert np.isnan(evaluated["pseudo_log_likelihood"])  # not measured in evaluate()
     # the numpy pseudo-likelihood agrees in scale with the one logged while training
-    pll = rbm_training.pseudo_log_likelihood(model, x, seed=0).mean()
+    pll = evaluation.pseudo_log_likelihood(model, x, seed=0).mean()
     assert abs(pll - history["pseudo_log_likelihood"][-1]) < 0.25 * abs(pll)
 
 
@@ -223,7 +223,7 @@ def test_pseudo_likelihood_in_the_layer_matches_numpy():
     v = np.array([[0.0], [1.0], [1.0]], "float32")
     pre = layer._hidden_preactivation(v)
     ours = np.asarray(layer._pseudo_log_likelihood(v, pre))
-    np.testing.assert_allclose(ours, rbm_training.pseudo_log_likelihood(layer, v), rtol=1e-5)
+    np.testing.assert_allclose(ours, evaluation.pseudo_log_likelihood(layer, v), rtol=1e-5)
     # with one unit, the pseudo-likelihood is the likelihood itself: p(0) + p(1) = 1
     np.testing.assert_allclose(np.exp(ours[0]) + np.exp(ours[1]), 1.0, rtol=1e-5)
     np.testing.assert_allclose(ours[1], ours[2])
@@ -232,10 +232,10 @@ def test_pseudo_likelihood_in_the_layer_matches_numpy():
 def test_exact_log_likelihood_normalises():
     layer = built(RBM(3), 5, seed=4)
     states = np.array(list(itertools.product((0, 1), repeat=5)), "float32")
-    log_z = rbm_training.exact_log_partition(layer)
-    log_p = -np.asarray(rbm_training.free_energy(layer, states)) - log_z
+    log_z = evaluation.exact_log_partition(layer)
+    log_p = -np.asarray(evaluation.free_energy(layer, states)) - log_z
     np.testing.assert_allclose(np.exp(log_p).sum(), 1.0, rtol=1e-9)
-    assert rbm_training.exact_log_likelihood(layer, states[:4]) == pytest.approx(
+    assert evaluation.exact_log_likelihood(layer, states[:4]) == pytest.approx(
         log_p[:4].mean())
 
 
@@ -243,12 +243,12 @@ def test_ais_estimate_is_close_to_the_exact_log_partition():
     rng = np.random.default_rng(0)
     layer = built(RBM(12), 30, kernel=rng.normal(0, 0.6, (30, 12)), seed=6)
     data = (rng.random((200, 30)) < 0.3).astype("float32")
-    exact = rbm_training.exact_log_partition(layer)
-    result = rbm_training.ais_log_partition(layer, data=data, runs=100, betas=2000, seed=0)
+    exact = evaluation.exact_log_partition(layer)
+    result = evaluation.ais_log_partition(layer, data=data, runs=100, betas=2000, seed=0)
     assert abs(result.log_z - exact) < 0.5, (result.log_z, exact)
     assert result.log_z_low <= result.log_z <= result.log_z_high
-    estimate = rbm_training.estimated_log_likelihood(layer, data, runs=50, betas=1000)
-    assert abs(estimate["log_likelihood"] - rbm_training.exact_log_likelihood(layer, data)) < 0.5
+    estimate = evaluation.estimated_log_likelihood(layer, data, runs=50, betas=1000)
+    assert abs(estimate["log_likelihood"] - evaluation.exact_log_likelihood(layer, data)) < 0.5
 
 
 def test_config_round_trip_and_serialisation():
@@ -287,16 +287,16 @@ def test_bad_visible_values_and_sizes():
                                          r"\[-0.5, 2\]"):
         layer.free_energy(np.array([[-0.5, 0, 1, 2]], "float32"))
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
-        rbm_training.exact_log_likelihood(layer, np.full((1, 4), 3.0))
+        evaluation.exact_log_likelihood(layer, np.full((1, 4), 3.0))
     with pytest.raises(ValueError, match="gibbs steps must be a positive integer"):
         layer.gibbs(np.zeros((1, 4), "float32"), steps=0)
     big = built(RBM(21), 2)
     with pytest.raises(ValueError, match="at most 20 hidden units; this RBM has 21"):
-        rbm_training.exact_log_likelihood(big, np.zeros((1, 2)))
+        evaluation.exact_log_likelihood(big, np.zeros((1, 2)))
     with pytest.raises(ValueError, match="flatten images first"):
         RBM(3).build((None, 4, 4))
     with pytest.raises(ValueError, match="4 visible units; got data with 5"):
-        rbm_training.free_energy(layer, np.zeros((1, 5)))
+        evaluation.free_energy(layer, np.zeros((1, 5)))
 
 
 def test_rbm_pretraining_unit():

@@ -39,11 +39,11 @@ def test_hypermodel_draws_from_the_declared_space():
 
 
 def test_hypermodel_fit_recalibrates_batch_norm_behind_dropout(monkeypatch):
-    from keras_dl.training import callbacks as callbacks_module
+    from keras_dl.training import batch_norm
 
     calls = []
-    original = callbacks_module.recalibrate_batch_norm
-    monkeypatch.setattr(callbacks_module, "recalibrate_batch_norm",
+    original = batch_norm.recalibrate_batch_norm
+    monkeypatch.setattr(batch_norm, "recalibrate_batch_norm",
                         lambda model, x, **kw: calls.append(len(x)) or original(model, x, **kw))
     x, y = keras_dl.data.load_numpy("digits", "train", limit=200)
     for dropout, expected in ((0.3, 2), (0.0, 0)):  # one validation + the end; none without

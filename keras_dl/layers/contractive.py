@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_dl import compat
 from keras_dl.layers.tied_dense import find_upstream_layer
 
 # f'(a) from the pre-activation a and the activation h = f(a)
@@ -30,12 +31,8 @@ ACTIVATIONS = tuple(_DERIVATIVES)
 
 def _producer(tensor):
     """The layer that produced a symbolic tensor, and that layer's input tensor (or Nones)."""
-    history = getattr(tensor, "_keras_history", None)
-    if history is None:
-        return None, None
-    operation = history[0]
-    node_inputs = operation._inbound_nodes[history[1]].input_tensors
-    return operation, (node_inputs[0] if len(node_inputs) == 1 else None)
+    operation, inputs = compat.producer(tensor)
+    return operation, (inputs[0] if len(inputs) == 1 else None)
 
 
 @keras.saving.register_keras_serializable(package="keras_dl")
@@ -62,7 +59,7 @@ class ContractiveActivation(keras.layers.Layer):
     `O(batch · d_0 · max_l d_l)` memory, with `d_0` the encoder's input size.
 
     The added loss is λ times the batch mean of `‖J‖²_F`.
-    `keras_dl.training.autoencoders.jacobian_frobenius_norm` computes the same norm by
+    `keras_dl.evaluation.jacobian_frobenius_norm` computes the same norm by
     automatic differentiation for any encoder (used to check this one).
 
     Args:
@@ -113,7 +110,7 @@ class ContractiveActivation(keras.layers.Layer):
 
     def _set_layers(self, layers):
         # not tracked: the kernels belong to the Dense layers (see TiedDense)
-        object.__setattr__(self, "_encoder_layers", lambda: layers)
+        self._encoder_layers = lambda: layers
 
     @staticmethod
     def _check_dense(layer, hidden=False):
@@ -152,7 +149,7 @@ class ContractiveActivation(keras.layers.Layer):
     def _check_chain(self, tensors):
         """Symbolic inputs: `[h_1, …, a]` must be the outputs of `[*hidden, dense]`, a chain."""
         dense, *hidden = self._encoder_layers()
-        if getattr(tensors[0], "_keras_history", None) is None:
+        if compat.producer(tensors[0])[0] is None:  # concrete inputs: no graph to check
             return
         expected = [*hidden, dense]
         for index, (tensor, layer) in enumerate(zip(tensors, expected)):

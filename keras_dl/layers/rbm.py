@@ -35,7 +35,7 @@ layer also reports `reconstruction_error` and `pseudo_log_likelihood` (Bernoulli
 pseudo-likelihood estimated by flipping one random visible unit per example, as
 scikit-learn's `BernoulliRBM.score_samples` does, `D · log σ(F(ṽ) − F(v))`; higher is better).
 On the JAX backend, where Keras gives a layer no way to update metrics inside `fit`, only
-`loss` is logged; `keras_dl.training.rbm.pseudo_log_likelihood` computes the other afterwards.
+`loss` is logged; `keras_dl.evaluation.pseudo_log_likelihood` computes the other afterwards.
 
 Called on its own, the layer maps visible vectors to hidden probabilities `Q(h = 1 | v)`, which
 is what an RBM model serves and what a DBN passes up.

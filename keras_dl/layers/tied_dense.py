@@ -5,23 +5,20 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_dl import compat
+
 
 def _upstream_layers(tensors):
     """The layers that produced `tensors`, and every layer before them, nearest first."""
     seen, order = set(), []
-    frontier = [t for t in (tensors if isinstance(tensors, (list, tuple)) else [tensors])]
+    frontier = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
     while frontier:
-        tensor = frontier.pop(0)
-        history = getattr(tensor, "_keras_history", None)
-        if history is None:
-            continue
-        operation = history[0]
-        if id(operation) in seen:
+        operation, inputs = compat.producer(frontier.pop(0))
+        if operation is None or id(operation) in seen:
             continue
         seen.add(id(operation))
         order.append(operation)
-        node = operation._inbound_nodes[history[1]]
-        frontier.extend(node.input_tensors)
+        frontier.extend(inputs)
     return order
 
 
@@ -93,7 +90,7 @@ class TiedDense(keras.layers.Layer):
     def _set_tied(self, layer):
         # a plain closure, not an attribute: the encoder's kernel must stay the encoder's
         # variable (tracked, trained and saved once), not become this layer's too
-        object.__setattr__(self, "_tied_layer", lambda: layer)
+        self._tied_layer = lambda: layer
 
     @staticmethod
     def _check_dense(layer):
