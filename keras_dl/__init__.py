@@ -29,6 +29,7 @@ __all__ = [
     "model_info",
     "models",
     "register_model",
+    "tasks",
     "training",
 ]
 
@@ -72,6 +73,7 @@ def load_model(path, **kwargs):
 
 
 def __getattr__(name):
-    if name in ("data", "export", "layers", "models", "training", "tuning", "visualize"):
+    if name in ("data", "export", "layers", "models", "tasks", "training", "tuning",
+                "visualize", "evaluation"):
         return importlib.import_module(f"keras_dl.{name}")
     raise AttributeError(f"module 'keras_dl' has no attribute {name!r}")

@@ -15,41 +15,24 @@ import os
 import sys
 from pathlib import Path
 
+from keras_dl import settings
 from keras_dl.quiet import quiet_tensorflow
 
 EXIT_USAGE = 2
+# the choices of options outside the settings table (kept here: importing keras_dl.tuning or
+# keras_dl.distribute would load TensorFlow before --help; tests/test_cli.py checks them)
+STRATEGIES = ("auto", "mirrored", "multiworker", "none")
+TUNERS = ("random", "hyperband", "bayesian")
+OBJECTIVES = ("val_accuracy", "val_loss", "accuracy", "loss")
 
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
 
 
-def _integer(text, minimum, what):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"{text} is not a {what} integer")
-    return value
-
-
-def positive_int(text):
-    return _integer(text, 1, "positive")
-
-
-def non_negative_int(text):
-    return _integer(text, 0, "non-negative")
-
-
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
+positive_int = settings.cli_int(1, "positive")
+non_negative_int = settings.cli_int(0, "non-negative")
+positive_float = settings.cli_positive_float
 
 
 def parse_value(text: str):
@@ -108,25 +91,17 @@ def cmd_datasets(args):
 
 def cmd_train(args):
     import keras_dl
-    from keras_dl.training import resolve_config, train
+    from keras_dl.training import train
+    from keras_dl.training.resolve import resolve
 
     keras_dl.model_info(args.model)  # unknown model: fail before anything else
-    builder_kwargs = parse_settings(args.set)
-    settings = dict(
-        dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, optimizer=args.optimizer, lr_schedule=args.lr_schedule,
-        patience=args.patience, validation_fraction=args.validation_fraction, seed=args.seed,
-        limit=args.limit, builder_kwargs=builder_kwargs, augment=args.augment,
-        pretrain_epochs=args.pretrain_epochs, pretraining=args.pretrain_unit,
-        finetune=args.finetune, propagate=args.propagate, precision=args.precision,
-        monitor=args.monitor, weight_decay=args.weight_decay, init_from=args.init_from,
-    )
-    resolve_config(args.model, **settings)  # every bad setting fails here, before any output
-    settings.update(strategy=args.strategy, gpus=args.gpus)
+    config = settings.from_arguments(args, args.model, parse_settings(args.builder_kwargs))
+    resolve(config)  # every bad setting fails here, before any output
     run_dir = args.run_dir or os.path.join(
         "runs", f"{args.model}-{args.dataset}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     )
-    result = train(args.model, run_dir=run_dir, overwrite=args.overwrite, **settings)
+    result = train(args.model, run_dir=run_dir, overwrite=args.overwrite,
+                   strategy=args.strategy, gpus=args.gpus, **config.settings())
     m = result.metrics
     scores = ", ".join(f"{key.replace('_', ' ')} {value:.4f}" for key, value in m.items()
                        if key.startswith("test_") and key != "test_examples")
@@ -153,9 +128,18 @@ def _run_config(path: Path) -> dict:
     return json.loads(config_file.read_text()) if config_file.is_file() else {}
 
 
+def _task_of_run(path: Path):
+    """The task of the registered model a run dir's (or model file's) config.json names,
+    else None (`keras_dl.tasks.infer` decides from the model)."""
+    from keras_dl import registry, tasks
+
+    model = _run_config(path).get("model")
+    return tasks.for_model(model) if model in registry.list_models() else None
+
+
 def cmd_evaluate(args):
-    from keras_dl import data, registry
-    from keras_dl.training import compile_for_task, fit_data
+    from keras_dl import data, registry, tasks
+    from keras_dl.training import make_optimizer
 
     path = Path(args.model)
     if not path.exists():
@@ -172,14 +156,12 @@ def cmd_evaluate(args):
             f"takes {want}"
         )
     x, y = data.load_numpy(dataset, "test", limit=args.limit)
-    config = _run_config(path)
-    task, loss = "classification", None
-    if config.get("model") in registry.list_models():
-        model_info = registry.model_info(config["model"])
-        task, loss = model_info.task, model_info.loss
-    compile_for_task(model, task, loss=loss)
-    x, y = fit_data(task, x, y)
-    scores = model.evaluate(data.to_dataset(x, y, 256), verbose=0, return_dict=True)
+    task = _task_of_run(path) or tasks.infer(model)
+    model_name = _run_config(path).get("model")
+    model_info = registry.model_info(model_name) if model_name in registry.list_models() else None
+    task.compile(model, make_optimizer("adam", 1e-3), model_info)
+    x, y = task.targets(x, y)
+    scores = task.evaluate(model, data.to_dataset(x, y, 256))
     print(json.dumps({"dataset": dataset,
                       **{f"test_{k}": round(float(v), 6) for k, v in sorted(scores.items())},
                       "examples": int(len(x))}))
@@ -192,6 +174,7 @@ def cmd_export(args):
     if not path.exists():
         raise UsageError(f"{path} does not exist; give a .keras model file or a run dir")
     model = _load_keras_model(path)
+    task = _task_of_run(path)
     metadata = {}
     config = _run_config(path)
     if config.get("dataset"):
@@ -200,13 +183,14 @@ def cmd_export(args):
         metadata = {"dataset": config["dataset"],
                     "class_names": list(data.info(config["dataset"]).class_names)}
     if args.format == "onnx":
-        result = export_onnx(model, args.base, args.name, args.version, overwrite=args.overwrite)
+        result = export_onnx(model, args.base, args.name, args.version, overwrite=args.overwrite,
+                             task=task)
         print(f"exported to {result.path} ({result.input_name} -> "
               f"{', '.join(result.output_names)}; onnxruntime max abs diff "
               f"{result.max_abs_diff:.3g})")
         return
     result = export_saved_model(model, args.base, args.name, args.version,
-                                overwrite=args.overwrite, metadata=metadata)
+                                overwrite=args.overwrite, metadata=metadata, task=task)
     print(f"exported to {result.path} (signature serving_default: {result.input_name} -> "
           f"{', '.join(result.output_names)}; reloaded max abs diff {result.max_abs_diff:.3g})")
 
@@ -249,11 +233,11 @@ def cmd_tune(args):
     from keras_dl.tuning import tune
 
     keras_dl.model_info(args.model)  # unknown model: fail before anything else
+    config = settings.from_arguments(args, args.model, parse_settings(args.builder_kwargs))
     result = tune(
-        args.model, dataset=args.dataset, directory=args.dir, tuner=args.tuner,
-        max_trials=args.max_trials, epochs=args.epochs, objective=args.objective,
-        patience=args.patience, seed=args.seed, limit=args.limit, overwrite=args.overwrite,
-        strategy=args.strategy, gpus=args.gpus,
+        args.model, directory=args.dir, tuner=args.tuner, max_trials=args.max_trials,
+        objective=args.objective, overwrite=args.overwrite, strategy=args.strategy,
+        gpus=args.gpus, **config.settings(),
     )
     print()
     # KerasTuner's own bookkeeping keys (tuner/epochs, ...) stay in trials.json, off the table
@@ -324,8 +308,7 @@ def gpu_list(text):
 
 
 def add_strategy_options(parser):
-    parser.add_argument("--strategy", default="auto",
-                        choices=("auto", "mirrored", "multiworker", "none"),
+    parser.add_argument("--strategy", default="auto", choices=STRATEGIES,
                         help="tf.distribute strategy (default auto: multi-worker when TF_CONFIG "
                         "names several tasks, mirrored on GPUs, else none)")
     parser.add_argument("--gpus", type=gpu_list, metavar="0,1",
@@ -351,54 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("train", help="train a model; writes a run dir")
     p.add_argument("model", help="a registered model (see keras-dl list)")
-    p.add_argument("--dataset", default="fashion_mnist", help="dataset name (default fashion_mnist)")
-    p.add_argument("--epochs", type=positive_int, help="maximum epochs (default: the model's)")
-    p.add_argument("--batch-size", type=positive_int, help="batch size (default: the model's)")
-    p.add_argument("--lr", type=positive_float, help="initial learning rate (default: the model's)")
-    p.add_argument("--optimizer", default="adam", choices=("adam", "sgd", "momentum", "rmsprop"))
-    p.add_argument("--weight-decay", type=float, default=0.0, metavar="WD",
-                   help="decoupled weight decay: each step every weight shrinks by learning rate"
-                   " x WD (default 0: none; with adam that is AdamW)")
-    p.add_argument("--lr-schedule", default="cosine",
-                   choices=("constant", "step", "exponential", "cosine", "plateau"),
-                   help="learning-rate annealing (default cosine)")
-    p.add_argument("--patience", type=positive_int, default=5,
-                   help="early-stopping patience in epochs, on --monitor (default 5)")
-    p.add_argument("--monitor", default="val_loss", choices=("val_loss", "val_accuracy"),
-                   help="what early stopping (and the weights it restores), checkpoints/best.keras"
-                   " and --lr-schedule plateau watch (default val_loss; val_accuracy for "
-                   "classifiers)")
-    p.add_argument("--validation-fraction", type=positive_float, default=0.1,
-                   help="share of the training split held out for validation (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--limit", type=positive_int, help="use only the first N examples (smoke runs)")
-    p.add_argument("--augment", metavar="SPEC",
-                   help="augment the training batches, e.g. flip,crop=4,erase=0.5; names: "
-                        "flip, translate, rotate, shear, zoom, stretch, perspective, crop, "
-                        "contrast, noise, pca_jitter, erase (README: The CNN zoo)")
-    p.add_argument("--precision", default="float32",
-                   choices=("float32", "mixed_float16", "mixed_bfloat16"),
-                   help="float32 (default), or mixed precision for classifiers: mixed_float16 "
-                   "(GPUs) or mixed_bfloat16 (GPUs; CPUs with bfloat16 units, e.g. AMX)")
+    settings.add_arguments(p)  # every training setting, from keras_dl.settings.SETTINGS
     p.add_argument("--run-dir", help="where to write the run (default runs/MODEL-DATASET-TIME)")
     p.add_argument("--overwrite", action="store_true", help="delete an existing run dir first")
-    p.add_argument("--init-from", metavar="RUN_DIR_OR_MODEL_FILE",
-                   help="start from the weights of a trained model of the same architecture "
-                        "(a run dir or .keras file); the optimizer and --lr-schedule start "
-                        "afresh: fine-tuning, or a warm restart")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="a builder argument, e.g. --set modern=true --set hidden_units=[512,256]")
-    p.add_argument("--pretrain-epochs", type=non_negative_int,
-                   help="greedy layer-wise pre-training epochs per hidden layer before training "
-                   "(default: 5 for models with a pre-training unit, e.g. dbn; 0 otherwise)")
-    p.add_argument("--pretrain-unit",
-                   help="what each hidden layer is pre-trained as: rbm, supervised, autoencoder "
-                   "kinds (default: the model's own)")
-    p.add_argument("--finetune", default="all", choices=("all", "top"),
-                   help="after pre-training, retrain the whole stack (all, default) or only the "
-                   "classifier on the frozen stack (top)")
-    p.add_argument("--propagate", default="probabilities", choices=("probabilities", "samples"),
-                   help="what a pre-trained layer passes up to the next (default probabilities)")
     add_strategy_options(p)
     p.set_defaults(run=cmd_train)
 
@@ -426,20 +364,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the raw outputs as JSON")
     p.set_defaults(run=cmd_predict)
 
-    p = commands.add_parser("tune", help="hyperparameter search (KerasTuner), resumable")
+    p = commands.add_parser("tune", help="hyperparameter search (KerasTuner), resumable; "
+                            "each trial trains as train does")
     p.add_argument("model", help="a registered model (see keras-dl list)")
-    p.add_argument("--dataset", default="fashion_mnist", help="dataset name (default fashion_mnist)")
-    p.add_argument("--tuner", default="random", choices=("random", "hyperband", "bayesian"))
+    p.add_argument("--tuner", default="random", choices=TUNERS)
     p.add_argument("--max-trials", type=positive_int, default=10, help="trials in all (default 10)")
-    p.add_argument("--epochs", type=positive_int, default=5, help="epochs per trial (default 5)")
-    p.add_argument("--objective", default="val_accuracy",
-                   choices=("val_accuracy", "val_loss", "accuracy", "loss"))
-    p.add_argument("--patience", type=positive_int, default=3,
-                   help="early-stopping patience inside each trial (default 3)")
+    p.add_argument("--objective", default="val_accuracy", choices=OBJECTIVES,
+                   help="what ranks the trials (default val_accuracy; val_loss for models "
+                   "that are not classifiers)")
     p.add_argument("--dir", required=True, help="search directory; rerun to resume")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--limit", type=positive_int, help="use only the first N examples")
     p.add_argument("--overwrite", action="store_true", help="start the search over")
+    # the training settings, as for train; a trial's budget and patience default lower
+    settings.add_arguments(p)
+    p.set_defaults(epochs=5, patience=3)
     add_strategy_options(p)
     p.set_defaults(run=cmd_tune)
 

@@ -30,12 +30,17 @@ from typing import Any, Callable
 # Keys a search space may return that configure training rather than the builder.
 TRAINING_KEYS = ("learning_rate", "batch_size", "optimizer")
 
-# What a model learns from, which decides how it is fed, compiled and checked:
-#   "classification"  fit(x, labels); outputs class probabilities (or logits), one per class;
-#   "reconstruction"  fit(x, x); outputs an input-shaped reconstruction; compiled with `loss`;
-#   "unsupervised"    fit(x); the model carries its own training rule (a loss it adds, e.g. an
-#                     RBM's free-energy gap), and outputs whatever it serves (`smoke_output_shape`).
-TASKS = ("classification", "reconstruction", "unsupervised")
+# The kinds of learning a registration may name; each is a `keras_dl.tasks.Task`, which says
+# how the model is fed, compiled, monitored, evaluated, exported and contract-checked:
+#   "classification"             fit(x, labels); one probability (or logit) per class;
+#   "classification_with_aux"    the same, trained through extra heads (`task_options`);
+#   "pretrained_classification"  the same after greedy pre-training with `pretraining`;
+#   "reconstruction"             fit(x, x); an input-shaped reconstruction, compiled with `loss`;
+#   "unsupervised"               fit(x); the model adds its own training rule (an RBM);
+#   "variational_autoencoder"    fit(x) on the negative ELBO its layers add; served as an
+#                                autoencoder.
+TASKS = ("classification", "classification_with_aux", "pretrained_classification",
+         "reconstruction", "unsupervised", "variational_autoencoder")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +58,10 @@ class ModelInfo:
         train_defaults: `epochs`, `batch_size`, `learning_rate` that `keras-dl train` uses when
             not given.
         description: the first line of the builder's docstring.
-        task: "classification", "reconstruction" or "unsupervised" (see `TASKS`).
+        task: the name of its task (`TASKS`; `keras_dl.tasks.for_model(name)` gives the
+            `Task` object).
+        task_options: what its task needs from the model family (for
+            "classification_with_aux": `training_model` and `loss_weights`).
         loss: the reconstruction loss ("mse" or "binary_crossentropy") of a "reconstruction"
             model; None otherwise.
         smoke_output_shape: the per-example output shape of the `smoke_kwargs` instance, when
@@ -76,6 +84,7 @@ class ModelInfo:
     smoke_output_shape: tuple | None = None
     pretraining: str | None = None
     default_params: int | None = None
+    task_options: dict = dataclasses.field(default_factory=dict)
 
     @property
     def description(self) -> str:
@@ -113,12 +122,17 @@ def register_model(
     smoke_output_shape: tuple | None = None,
     pretraining: str | None = None,
     default_params: int | None = None,
+    task_options: dict | None = None,
 ):
     """Decorator registering a model builder under `name` (default: the function's name)."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}")
     if task == "reconstruction" and loss is None:
         loss = "mse"
+    if (task == "pretrained_classification") != (pretraining is not None):
+        raise ValueError("a pre-training unit (pretraining=...) goes with task "
+                         f"'pretrained_classification', and that task needs one; got task "
+                         f"{task!r} with pretraining {pretraining!r}")
 
     def decorator(builder):
         model_name = name or builder.__name__
@@ -136,6 +150,7 @@ def register_model(
             smoke_output_shape=None if smoke_output_shape is None else tuple(smoke_output_shape),
             pretraining=pretraining,
             default_params=default_params,
+            task_options=dict(task_options or {}),
         )
         return builder
 

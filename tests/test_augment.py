@@ -127,16 +127,16 @@ def test_trainer_records_augment_and_keeps_it_out_of_the_model(tmp_path):
 
 
 def test_old_run_dirs_without_augment_still_resume(tmp_path):
-    from keras_dl.training.trainer import _prepare_run_dir
+    from keras_dl.training.run_dir import prepare_run_dir
 
     config = training.resolve_config("nin", dataset="digits")
     old = {k: v for k, v in config.items() if k != "augment"}  # written before --augment
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps(old))
-    assert _prepare_run_dir(run, config, overwrite=False) is True
+    assert prepare_run_dir(run, config, overwrite=False) is True
     with pytest.raises(training.RunDirError, match="augment"):
-        _prepare_run_dir(run, {**config, "augment": "flip"}, overwrite=False)
+        prepare_run_dir(run, {**config, "augment": "flip"}, overwrite=False)
 
 
 def test_cli_rejects_bad_augment_with_exit_2(capsys, tmp_path):

@@ -45,7 +45,7 @@ def test_served_outputs_are_named_probabilities(tmp_path):
 
 def test_dbn_is_a_sigmoid_stack_with_a_softmax_classifier():
     info = keras_dl.model_info("dbn")
-    assert info.task == "classification" and info.pretraining == "rbm"
+    assert info.task == "pretrained_classification" and info.pretraining == "rbm"
     model = keras_dl.create_model("dbn", input_shape=(8, 8, 1), num_classes=4,
                                   hidden_units=(12, 6))
     assert [layer.name for layer in model.layers] == [

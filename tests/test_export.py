@@ -60,7 +60,7 @@ def test_overwrite_replaces_a_version(lenet, tmp_path):
 
 
 def test_a_failed_export_leaves_nothing_behind(lenet, tmp_path, monkeypatch):
-    monkeypatch.setattr(export, "verify_saved_model", lambda *a, **k: 0.5)
+    monkeypatch.setattr(export.saved_model, "verify_saved_model", lambda *a, **k: 0.5)
     with pytest.raises(export.ExportError, match="differs from the model by 0.5"):
         export.export_saved_model(lenet, tmp_path, "m")
     assert list((tmp_path / "m").iterdir()) == []  # no version, no staging directory
@@ -68,7 +68,7 @@ def test_a_failed_export_leaves_nothing_behind(lenet, tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, "verify_saved_model", crash)
+    monkeypatch.setattr(export.saved_model, "verify_saved_model", crash)
     with pytest.raises(KeyboardInterrupt):
         export.export_saved_model(lenet, tmp_path, "m")
     assert list((tmp_path / "m").iterdir()) == []

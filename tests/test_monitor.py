@@ -9,7 +9,6 @@ import pytest
 
 import keras_dl
 from keras_dl import cli, training
-from keras_dl.training.trainer import _monitor_key
 
 # Early stopping (patience 3) on this validation loss, uninterrupted: best at epoch 1, no
 # improvement in epochs 2, 3, 4, so it stops after epoch 4 and restores epoch 1's weights.
@@ -130,10 +129,16 @@ def test_train_records_the_monitor_and_reports_its_best_epoch(tmp_path):
 
 
 def test_the_main_output_is_monitored_for_models_with_auxiliary_classifiers():
-    assert _monitor_key("val_accuracy", ("predictions", "aux1", "aux2")) == \
-        "val_predictions_accuracy"
-    assert _monitor_key("val_accuracy", ()) == "val_accuracy"
-    assert _monitor_key("val_loss", ("predictions", "aux1")) == "val_loss"  # the weighted total
+    from types import SimpleNamespace
+
+    from keras_dl import tasks
+
+    task = tasks.for_model("googlenet")
+    with_aux, plain = SimpleNamespace(outputs=[0, 1, 2]), SimpleNamespace(outputs=[0])
+    assert task.monitor_key("val_accuracy", with_aux) == "val_predictions_accuracy"
+    assert task.monitor_key("val_accuracy", plain) == "val_accuracy"
+    assert task.monitor_key("val_loss", with_aux) == "val_loss"  # the weighted total
+    assert tasks.for_model("resnet18").monitor_key("val_accuracy", with_aux) == "val_accuracy"
 
 
 @pytest.mark.parametrize("model, monitor, message", [

@@ -85,7 +85,7 @@ def test_resuming_with_another_precision_is_refused(tmp_path):
     ("autoencoder", {"precision": "mixed_bfloat16"},
      "precision mixed_bfloat16 is for classifiers trained without pre-training; model "
      "'autoencoder' is reconstruction"),
-    ("dbn", {"precision": "mixed_float16"}, "model 'dbn' is classification with pre-training"),
+    ("dbn", {"precision": "mixed_float16"}, "model 'dbn' is pretrained_classification with pre-training"),
 ])
 def test_bad_precisions_fail_before_the_run_dir_is_made(tmp_path, model, overrides, message):
     with pytest.raises(ValueError, match=message):

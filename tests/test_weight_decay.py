@@ -8,7 +8,7 @@ import pytest
 
 import keras_dl
 from keras_dl import cli, training
-from keras_dl.training.trainer import _training_model, make_optimizer
+from keras_dl.training import make_optimizer
 
 from _scripts import load_script
 
@@ -73,8 +73,10 @@ def test_a_run_is_not_resumed_with_another_decay(tmp_path):
 def test_a_model_with_auxiliary_classifiers_decays_in_its_training_model():
     model = keras_dl.create_model("googlenet", input_shape=(16, 16, 1), num_classes=4,
                                   width_multiplier=0.125)
-    fit_model, outputs = _training_model(model, "googlenet", "adam", 1e-3, weight_decay=0.01)
-    assert outputs and fit_model is not model
+    task = keras_dl.tasks.for_model("googlenet")
+    fit_model = task.training_model(model, keras_dl.model_info("googlenet"),
+                                    lambda: make_optimizer("adam", 1e-3, weight_decay=0.01))
+    assert len(fit_model.outputs) == 3 and fit_model is not model
     assert fit_model.optimizer.weight_decay == pytest.approx(0.01)
 
 

@@ -1,7 +1,15 @@
-"""Training recipes: more than one `fit()` call, or a `fit()` with keras_dl's conventions."""
+"""Training recipes: more than one `fit()` call, or a `fit()` with keras_dl's conventions.
 
+- `trainer`: `train()`, the orchestration behind `keras-dl train`;
+- `resolve`: settings (`keras_dl.settings.TrainConfig`) → the resolved record of a run;
+- `preparation`: the path from a resolved record to a model ready for `fit`, shared with tuning;
+- `run_dir`: run directories, resume, history; `init_from`: starting from trained weights;
+- `optimizers`, `precision`, `compiling`; `callbacks`: schedules, resume state, probes;
+- `pretraining` (greedy layer-wise) with its units in `rbm` and `autoencoders`.
+"""
+
+from keras_dl.settings import LR_SCHEDULES, MONITORS, OPTIMIZERS, PRECISIONS, TrainConfig
 from keras_dl.training.callbacks import (
-    LR_SCHEDULES,
     MonitorState,
     PreciseBatchNorm,
     WeightSnapshots,
@@ -12,25 +20,12 @@ from keras_dl.training.callbacks import (
     precise_batch_norm_callback,
     recalibrate_batch_norm,
 )
-from keras_dl.training.trainer import (
-    MONITORS,
-    OPTIMIZERS,
-    PRECISIONS,
-    RunDirError,
-    TrainResult,
-    build_from_config,
-    changed_setting,
-    compile_classifier,
-    compile_for_task,
-    fit_data,
-    float32_copy,
-    float32_outputs,
-    make_optimizer,
-    precision_policy,
-    read_history,
-    resolve_config,
-    train,
-)
+from keras_dl.training.compiling import compile_classifier, compile_for_task, fit_data
+from keras_dl.training.optimizers import make_optimizer
+from keras_dl.training.precision import float32_copy, float32_outputs, precision_policy
+from keras_dl.training.preparation import build_from_config
+from keras_dl.training.run_dir import RunDirError, changed_setting, read_history
+from keras_dl.training.trainer import TrainResult, resolve_config, train
 
 from keras_dl.training import pretraining  # noqa: E402  (registers the "supervised" unit)
 from keras_dl.training import autoencoders  # noqa: E402,F401  (the autoencoder units)
@@ -44,6 +39,7 @@ __all__ = [
     "PRECISIONS",
     "PreciseBatchNorm",
     "RunDirError",
+    "TrainConfig",
     "TrainResult",
     "WeightSnapshots",
     "annealed_learning_rate",

@@ -1,0 +1,142 @@
+"""The task protocol: what one kind of learning means for feeding, compiling, monitoring,
+evaluating, exporting and contract-checking a model.
+
+The trainer, the tuner, the exporter, the server and the model contract never ask which model
+they hold: they ask its task (`keras_dl.tasks.for_model`). A model's registration names its
+task (`register_model(task=...)`); a new kind of learning is a new `Task` subclass, registered
+with `keras_dl.tasks.register_task`, and every model of that kind then gets training, tuning,
+export and the contract from it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+import numpy as np
+
+from keras_dl import compat
+
+
+class Task:
+    """One kind of learning. Subclasses override what differs; the defaults describe a model
+    trained with `fit(x, y)` on one output, served through `serving_default` alone.
+
+    Class attributes:
+        name: the name registrations use (`register_model(task=name)`).
+        monitors: what early stopping, the best checkpoint and the plateau schedule may
+            watch ("val_loss" always; "val_accuracy" for classifiers).
+        augmentable: whether image augmentation of the training batches applies (the targets
+            must not be the inputs themselves).
+        mixed_precision: whether a mixed-precision policy may train it.
+        pretraining: whether greedy layer-wise pre-training of its hidden stack may precede
+            the training (`keras_dl.training.pretraining`).
+        objectives: what a hyperparameter search may optimise (KerasTuner objectives).
+    """
+
+    name: str = ""
+    monitors: tuple[str, ...] = ("val_loss",)
+    augmentable: bool = False
+    mixed_precision: bool = False
+    pretraining: bool = False
+    objectives: tuple[str, ...] = ("val_loss", "loss")
+
+    # === Feeding =================================================================================
+
+    def targets(self, x, y):
+        """`(inputs, targets)` that `fit` and `evaluate` receive for examples `x`, labels `y`."""
+        return x, y
+
+    def adapt_dataset(self, dataset, fit_model: keras.Model):
+        """The `tf.data` pipeline of batches `(inputs, targets)` as `fit_model` takes them
+        (a multi-output training model takes one target per output)."""
+        return dataset
+
+    def check_inputs(self, model: keras.Model, x) -> None:
+        """Check the training inputs before anything is written: a layer that needs its inputs
+        in a range (an RBM's Bernoulli units) cannot check values inside the compiled `fit`,
+        so it offers `check_inputs`, called here on the data."""
+        for layer in compat.all_layers(model):
+            if callable(getattr(layer, "check_inputs", None)):
+                layer.check_inputs(x)
+
+    # === Compiling and monitoring ================================================================
+
+    def compile(self, model: keras.Model, optimizer, info=None) -> keras.Model:
+        """Compile `model` (the inference network) with `optimizer` for this task."""
+        raise NotImplementedError
+
+    def training_model(self, model: keras.Model, info, make_optimizer: Callable[[], object]
+                       ) -> keras.Model:
+        """The model `fit` trains: `model` itself (already compiled), or a compiled
+        multi-output model that shares every weight of `model`."""
+        return model
+
+    def monitor_key(self, monitor: str, fit_model: keras.Model | None = None) -> str:
+        """The log key under which `fit_model` reports `monitor`."""
+        return monitor
+
+    def check_monitor(self, monitor: str, model_name: str) -> None:
+        if monitor not in self.monitors:
+            raise ValueError(f"monitor {monitor} is not for model {model_name!r}, which is "
+                             f"{self.name} (allowed: {', '.join(self.monitors)})")
+
+    # === Evaluating ==============================================================================
+
+    def evaluate(self, model: keras.Model, dataset, **kwargs) -> dict:
+        """Test metrics of the compiled `model` on batches of `(inputs, targets)`."""
+        return model.evaluate(dataset, verbose=0, return_dict=True, **kwargs)
+
+    # === Exporting ===============================================================================
+
+    def output_names(self, model: keras.Model) -> tuple[str, ...]:
+        """The names of `serving_default`'s outputs: one per model output. A single output
+        after a softmax or sigmoid is "probabilities"; one from a layer without them
+        "logits" for a classifier; otherwise outputs take their layers' names."""
+        layers = compat.output_layers(model)
+        if len(layers) > 1:
+            return tuple(layer.name for layer in layers)
+        return (_probability_or(layers[0], layers[0].name),)
+
+    def export_endpoints(self, model: keras.Model, input_spec) -> dict:
+        """Signatures served beside `serving_default`: `{name: (function, input_signature)}`,
+        each function returning a dict of named outputs."""
+        return {}
+
+    def deterministic_endpoints(self, model: keras.Model) -> dict:
+        """`{signature: {output: function(inputs) -> expected}}` of the extra endpoints that
+        an export checks for parity (random endpoints, such as sampling, are left out)."""
+        return {}
+
+    # === The model contract ======================================================================
+
+    def smoke_inputs(self, model: keras.Model, count: int = 4, seed: int = 0) -> np.ndarray:
+        """A tiny batch the contract feeds: uniform [0, 1) inputs of the model's shape."""
+        shape = tuple(d if d is not None else 1 for d in model.inputs[0].shape[1:])
+        return np.random.default_rng(seed).random((count, *shape), dtype="float32")
+
+    def smoke_labels(self, info, count: int = 4) -> np.ndarray:
+        """Labels for the contract's one training step (ignored where the task needs none)."""
+        return np.arange(count) % max(1, info.smoke_kwargs.get("num_classes", 1))
+
+    def smoke_output_shape(self, info, model: keras.Model) -> tuple:
+        """The per-example output shape the smoke instance must have."""
+        if info.smoke_output_shape is not None:
+            return tuple(info.smoke_output_shape)
+        return tuple(model.outputs[0].shape[1:])
+
+    def __repr__(self) -> str:
+        return f"<task {self.name}>"
+
+
+def _probability_or(layer, fallback: str) -> str:
+    activation = getattr(layer, "activation", None)
+    if activation in (keras.activations.softmax, keras.activations.sigmoid):
+        return "probabilities"
+    return fallback
+
+
+def uses_logits(model: keras.Model) -> bool:
+    """True when the model's output layer has no softmax/sigmoid, i.e. it outputs logits."""
+    activation = getattr(compat.output_layers(model)[0], "activation", None)
+    return activation not in (keras.activations.softmax, keras.activations.sigmoid)

@@ -1,0 +1,44 @@
+"""Models that carry their own training rule: `fit(x)` with no targets and no compiled loss.
+
+An RBM adds its contrastive-divergence objective, the free-energy gap
+F(v) - F(stop_gradient(v_k)) (Hinton 2002), as a layer loss; a VAE's `Sampling` layer adds the
+KL term and its `ReconstructionLoss` layer the expected negative log-likelihood, so `fit`
+minimises the negative ELBO (Kingma & Welling 2014).
+"""
+
+from __future__ import annotations
+
+from keras_dl.tasks.base import Task
+from keras_dl.tasks.reconstruction import autoencoder_endpoints, autoencoder_parity
+
+
+class Unsupervised(Task):
+    """`fit(x)`: the model adds its own loss; serves whatever it outputs (an RBM: the hidden
+    units' probabilities)."""
+
+    name = "unsupervised"
+
+    def targets(self, x, y):
+        return x, None
+
+    def compile(self, model, optimizer, info=None):
+        model.compile(optimizer=optimizer)
+        return model
+
+
+class VariationalAutoencoder(Unsupervised):
+    """A VAE: trained as `Unsupervised` (the negative ELBO is added by its layers), served as
+    an autoencoder: `serving_default` gives the reconstruction from z = μ, with `encode`
+    (`z_mean`, `z_log_var`), `decode` (z → reconstruction) and `sample` (a fresh z ~ q(z|x)
+    on every call) beside it."""
+
+    name = "variational_autoencoder"
+
+    def output_names(self, model):
+        return ("reconstruction",)
+
+    def export_endpoints(self, model, input_spec):
+        return autoencoder_endpoints(model, input_spec)
+
+    def deterministic_endpoints(self, model):
+        return autoencoder_parity(model)

@@ -1,0 +1,196 @@
+"""One preparation path for `keras-dl train` and for every tuning trial.
+
+From a resolved config (`keras_dl.training.resolve`) to a model ready for `fit` and the
+batches it is fitted on, in the same steps whoever asks:
+
+1. `load_data`: the dataset's training split (less a validation split) and test split;
+2. `build_model`: seeded, under the run's precision and `tf.distribute` strategy, compiled by
+   the model's task, with the task's training model (auxiliary heads), and the weights of
+   `init_from`;
+3. `before_fit`: the task's input checks, then greedy layer-wise pre-training where the config
+   asks for it (kept in the work dir, so a resumed run does not pre-train again);
+4. `fit_datasets`: the training batches (shuffled by the seed, augmented) and the validation
+   batches, as the training model takes them;
+5. `fit_callbacks`: early stopping on the task's key for the monitor, the learning-rate
+   schedule, and batch-norm recalibration behind train-time noise.
+
+A tuning trial runs these same steps; only the epoch budget and the directory differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import keras_dl.models  # noqa: F401  (registers the builders)
+from keras_dl import data as datasets
+from keras_dl import distribute, registry, tasks
+from keras_dl.training.callbacks import (
+    learning_rate_callback,
+    monitor_mode,
+    precise_batch_norm_callback,
+)
+from keras_dl.training.init_from import load_initial_weights
+from keras_dl.training.optimizers import optimizer_factory
+from keras_dl.training.precision import float32_outputs, precision_policy
+
+
+def _scope(strategy):
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+@dataclasses.dataclass
+class RunData:
+    """A run's examples as loaded (labels, before the task turns them into targets)."""
+
+    x_fit: np.ndarray
+    y_fit: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_data(config: dict, *, test: bool = True) -> RunData:
+    """The training split less a validation split (by `seed` and `validation_fraction`),
+    and the test split (`test=False`: empty), each cut to `limit` examples."""
+    x_train, y_train = datasets.load_numpy(config["dataset"], "train", limit=config["limit"])
+    x_fit, y_fit, x_val, y_val = datasets.train_validation_split(
+        x_train, y_train, config["validation_fraction"], seed=config["seed"])
+    if test:
+        x_test, y_test = datasets.load_numpy(config["dataset"], "test", limit=config["limit"])
+    else:
+        x_test, y_test = x_fit[:0], y_fit[:0]
+    return RunData(x_fit, y_fit, x_val, y_val, x_test, y_test)
+
+
+def build_from_config(config: dict) -> keras.Model:
+    """Build the model a resolved config describes (under its precision, outputs in float32)."""
+    kwargs = {key: tuple(value) if isinstance(value, list) else value
+              for key, value in config["builder_kwargs"].items()}
+    precision = config.get("precision", "float32")
+    with precision_policy(precision):
+        model = registry.create_model(config["model"], **kwargs)
+    return float32_outputs(model) if precision != "float32" else model
+
+
+def build_model(config: dict, strategy=None):
+    """`(model, fit_model)`: the inference network and the model `fit` trains (the same
+    object unless the task trains through extra heads), both compiled, seeded by the
+    config's `seed`, built in `strategy`'s scope. Bad builder arguments raise `ValueError`."""
+    info = registry.model_info(config["model"])
+    task = tasks.get(info.task)
+    precision = config.get("precision", "float32")
+    make_optimizer = optimizer_factory(config)
+    keras.utils.set_random_seed(config["seed"])
+    with _scope(strategy):
+        try:
+            model = build_from_config(config)
+        except TypeError as error:
+            raise ValueError(f"model {config['model']!r} rejected its arguments: "
+                             f"{error}") from None
+        task.compile(model, make_optimizer(), info)
+        with precision_policy(precision):
+            fit_model = task.training_model(model, info, make_optimizer)
+        if fit_model is not model and precision != "float32":
+            float32_outputs(fit_model)
+        if config.get("init_from"):
+            load_initial_weights(model, config["init_from"])
+    return model, fit_model
+
+
+def before_fit(model, fit_model, config: dict, data: RunData, *, work_dir: Path | None = None,
+               resuming: bool = False, verbose=0, strategy=None) -> None:
+    """The task's input checks, then greedy pre-training where the config asks for it.
+
+    The pre-trained weights are kept in `work_dir/pretrained.weights.h5` (with
+    `pretraining.json`), so a resumed run does not pre-train again. After pre-training both
+    models are compiled again: fine-tuning "top" changed which weights are trainable.
+    """
+    info = registry.model_info(config["model"])
+    task = tasks.get(info.task)
+    task.check_inputs(model, data.x_fit)
+    if not config.get("pretraining"):
+        return
+    from keras_dl.training import pretraining
+
+    settings = config["pretraining"]
+    weights = work_dir / "pretrained.weights.h5" if work_dir is not None else None
+    if resuming and weights is not None and weights.exists():
+        model.load_weights(weights)
+        layers = [layer.name for layer in pretraining.stack_layers(model)]
+    else:
+        result = pretraining.pretrain_model(
+            model, data.x_fit, settings["unit"], y=data.y_fit, epochs=settings["epochs"],
+            batch_size=config["batch_size"], learning_rate=settings["learning_rate"],
+            propagate=settings["propagate"], seed=config["seed"], verbose=bool(verbose),
+        )
+        layers = result.layers
+        if work_dir is not None:
+            work_dir.mkdir(parents=True, exist_ok=True)
+            (work_dir / "pretraining.json").write_text(
+                json.dumps(result.summary(), indent=2) + "\n")
+            model.save_weights(weights)
+    pretraining.set_finetune_mode(model, settings["finetune"], layers)
+    make_optimizer = optimizer_factory(config)
+    with _scope(strategy):
+        task.compile(model, make_optimizer(), info)
+        if fit_model is not model:
+            task.training_model(model, info, make_optimizer)
+
+
+def fit_datasets(config: dict, fit_model, data: RunData, strategy=None):
+    """`(train_data, val_data, steps)`: batches of `(inputs, targets)` as `fit_model` takes
+    them; `steps` holds `steps_per_epoch` and `validation_steps` under a distributed
+    strategy (each replica takes `batch_size`), else nothing."""
+    from keras_dl.data.augment import build_augmentation
+
+    task = tasks.for_model(config["model"])
+    x_fit, y_fit = task.targets(data.x_fit, data.y_fit)
+    x_val, y_val = task.targets(data.x_val, data.y_val)
+    batch, seed = config["batch_size"], config["seed"]
+    # training batches only; each worker of a cluster draws its own augmentations
+    augmentation = build_augmentation(config["augment"], images=x_fit,
+                                      seed=seed + 1000 * distribute.task_index())
+    steps = {}
+    if strategy is not None and distribute.is_distributed(strategy):
+        train_data, steps["steps_per_epoch"] = distribute.distributed_dataset(
+            strategy, x_fit, y_fit, batch, shuffle=True, seed=seed, augment=augmentation)
+        val_data, steps["validation_steps"] = distribute.distributed_dataset(
+            strategy, x_val, y_val, batch)
+    else:
+        train_data = datasets.to_dataset(x_fit, y_fit, batch, shuffle=True, seed=seed,
+                                         augment=augmentation)
+        val_data = datasets.to_dataset(x_val, y_val, batch)
+    return (task.adapt_dataset(train_data, fit_model), task.adapt_dataset(val_data, fit_model),
+            steps)
+
+
+def monitor_key(config: dict, fit_model) -> str:
+    """The log key of the config's monitor for `fit_model` (the task decides: a model with
+    auxiliary heads logs its main output's accuracy under its own key)."""
+    return tasks.for_model(config["model"]).monitor_key(config.get("monitor", "val_loss"),
+                                                         fit_model)
+
+
+def fit_callbacks(config: dict, fit_model, data: RunData, *, verbose: int = 0) -> list:
+    """Early stopping (best weights restored) and the learning-rate schedule on the
+    monitored key, and batch-norm recalibration where train-time noise sits before batch
+    norm: the callbacks that change what is learnt, shared by a run and a tuning trial."""
+    watched = monitor_key(config, fit_model)
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor=watched, mode=monitor_mode(watched),
+                                      patience=config["patience"], restore_best_weights=True,
+                                      verbose=verbose),
+        learning_rate_callback(config["lr_schedule"], config["learning_rate"],
+                               config["epochs"], config["patience"], watched),
+    ]
+    precise_bn = precise_batch_norm_callback(fit_model, data.x_fit, seed=config["seed"])
+    if precise_bn is not None:
+        callbacks.append(precise_bn)
+    return callbacks
