@@ -32,6 +32,8 @@ from typing import Callable, Protocol, Sequence
 import keras
 import numpy as np
 
+from keras_dl import compat
+
 FINETUNE_MODES = ("all", "top")
 PROPAGATE = ("probabilities", "samples")
 
@@ -184,13 +186,21 @@ def _name_of(activation) -> str:
     return str(serialized)
 
 
+def _inputs_of(layer) -> list:
+    """The symbolic tensors `layer` was called on in its functional model (none for an input)."""
+    try:
+        return keras.tree.flatten(layer.input)
+    except (AttributeError, ValueError):
+        return []
+
+
 def layer_activation(model: keras.Model, layer) -> str:
     """The nonlinearity a hidden `Dense` layer of `model` feeds: its own, or the next layer's."""
     own = _name_of(layer.activation)
     if own != "linear":
         return own
-    consumers = [node.operation for node in getattr(layer, "_outbound_nodes", [])
-                 if node.operation is not None and node.operation in model.layers]
+    consumers = [other for other in model.layers
+                 if any(compat.producer(tensor)[0] is layer for tensor in _inputs_of(other))]
     if len(consumers) == 1:
         consumer = consumers[0]
         kind = type(consumer).__name__
