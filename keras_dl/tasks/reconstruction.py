@@ -14,16 +14,9 @@ import keras
 from keras_dl.tasks.base import Task
 
 
-class Reconstruction(Task):
-    name = "reconstruction"
-
-    def targets(self, x, y):
-        return x, x
-
-    def compile(self, model, optimizer, info=None):
-        model.compile(optimizer=optimizer, loss=getattr(info, "loss", None) or "mse",
-                      metrics=[keras.metrics.MeanSquaredError(name="mse")])
-        return model
+class ServedAsAutoencoder:
+    """Serving of an autoencoder: `serving_default` gives "reconstruction", with `encode`
+    and `decode` (a VAE: and `sample`) beside it for keras_dl's autoencoder builders."""
 
     def output_names(self, model):
         return ("reconstruction",)
@@ -33,6 +26,20 @@ class Reconstruction(Task):
 
     def deterministic_endpoints(self, model):
         return autoencoder_parity(model)
+
+
+class Reconstruction(ServedAsAutoencoder, Task):
+    """`fit(x, x)` with the registration's reconstruction loss."""
+
+    name = "reconstruction"
+
+    def targets(self, x, y):
+        return x, x
+
+    def compile(self, model, optimizer, info=None):
+        model.compile(optimizer=optimizer, loss=getattr(info, "loss", None) or "mse",
+                      metrics=[keras.metrics.MeanSquaredError(name="mse")])
+        return model
 
     def smoke_output_shape(self, info, model):
         if info.smoke_output_shape is not None:

@@ -9,7 +9,7 @@ minimises the negative ELBO (Kingma & Welling 2014).
 from __future__ import annotations
 
 from keras_dl.tasks.base import Task
-from keras_dl.tasks.reconstruction import autoencoder_endpoints, autoencoder_parity
+from keras_dl.tasks.reconstruction import ServedAsAutoencoder
 
 
 class Unsupervised(Task):
@@ -26,19 +26,10 @@ class Unsupervised(Task):
         return model
 
 
-class VariationalAutoencoder(Unsupervised):
+class VariationalAutoencoder(ServedAsAutoencoder, Unsupervised):
     """A VAE: trained as `Unsupervised` (the negative ELBO is added by its layers), served as
     an autoencoder: `serving_default` gives the reconstruction from z = μ, with `encode`
     (`z_mean`, `z_log_var`), `decode` (z → reconstruction) and `sample` (a fresh z ~ q(z|x)
     on every call) beside it."""
 
     name = "variational_autoencoder"
-
-    def output_names(self, model):
-        return ("reconstruction",)
-
-    def export_endpoints(self, model, input_spec):
-        return autoencoder_endpoints(model, input_spec)
-
-    def deterministic_endpoints(self, model):
-        return autoencoder_parity(model)

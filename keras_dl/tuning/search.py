@@ -26,6 +26,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import keras
 import keras_tuner
 
 from keras_dl import distribute, registry, tasks
@@ -141,6 +142,9 @@ def tune(model_name: str, *, directory, tuner: str = "random", max_trials: int =
     hypermodel = RegisteredHyperModel(model_name, config=config,
                                       data=load_data(config, test=False),
                                       strategy=strategy_ if distributed else None)
+    # KerasTuner's oracle takes a seed of 0 as "none" and draws one from Python's `random`:
+    # seeded here, every worker of a cluster (and every rerun) draws the same trials
+    keras.utils.set_random_seed(config["seed"])
     search = _make_tuner(tuner, hypermodel, objective, max_trials, config["epochs"], search_dir,
                          config["seed"], overwrite=False,
                          strategy_=strategy_ if distributed else None)
