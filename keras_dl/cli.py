@@ -377,6 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
     # the training settings, as for train; a trial's budget and patience default lower
     settings.add_arguments(p)
     p.set_defaults(epochs=5, patience=3)
+    for action in p._actions:  # argparse keeps no public way to amend an option's help
+        if action.dest in ("epochs", "patience"):
+            action.help = f"{action.help.split(' (default')[0]} in each trial (default " \
+                          f"{action.default})"
     add_strategy_options(p)
     p.set_defaults(run=cmd_tune)
 

@@ -168,14 +168,16 @@ def _builder_kwargs(value):
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("dataset", "fashion_mnist", "dataset name (default fashion_mnist; keras-dl datasets "
-            "lists them)"),
+            "lists them)", metavar="NAME"),
     Setting("epochs", None, "maximum epochs (default: the model's)",
-            check=positive_int("epochs"), cli_type=cli_int(1, "positive")),
+            check=positive_int("epochs"), cli_type=cli_int(1, "positive"), metavar="N"),
     Setting("batch_size", None, "batch size (default: the model's; per replica when "
             "distributed)", check=positive_int("batch_size"), cli_type=cli_int(1, "positive"),
+            metavar="N",
             tunable=True),
     Setting("learning_rate", None, "initial learning rate (default: the model's)",
-            check=_learning_rate, flag="--lr", cli_type=cli_positive_float, tunable=True),
+            check=_learning_rate, flag="--lr", cli_type=cli_positive_float, metavar="LR",
+            tunable=True),
     Setting("optimizer", "adam", "adam, sgd, momentum (SGD with 0.9) or rmsprop (default adam)",
             choices=OPTIMIZERS, tunable=True),
     Setting("weight_decay", 0.0, "decoupled weight decay: each step every weight shrinks by "
@@ -185,16 +187,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lr_schedule", "cosine", "learning-rate annealing (default cosine)",
             choices=LR_SCHEDULES),
     Setting("patience", 5, "early-stopping patience in epochs, on --monitor (default 5)",
-            check=positive_int("patience"), cli_type=cli_int(1, "positive")),
+            check=positive_int("patience"), cli_type=cli_int(1, "positive"), metavar="N"),
     Setting("monitor", "val_loss", "what early stopping (and the weights it restores), "
             "checkpoints/best.keras and --lr-schedule plateau watch (default val_loss; "
             "val_accuracy for classifiers)", choices=MONITORS, record="when_set"),
     Setting("validation_fraction", 0.1, "share of the training split held out for validation "
-            "(default 0.1)", check=_validation_fraction, cli_type=cli_positive_float),
+            "(default 0.1)", check=_validation_fraction, cli_type=cli_positive_float,
+            metavar="F"),
     Setting("seed", 0, "random seed: weights, data order, augmentation (default 0)",
-            check=_seed, cli_type=int),
+            check=_seed, cli_type=int, metavar="N"),
     Setting("limit", None, "use only the first N training and test examples (smoke runs)",
-            check=_limit, cli_type=cli_int(1, "positive")),
+            check=_limit, cli_type=cli_int(1, "positive"), metavar="N"),
     Setting("augment", None, "augment the training batches, e.g. flip,crop=4,erase=0.5; names: "
             + ", ".join(AUGMENTATION_NAMES) + " (docs/training.md)", metavar="SPEC"),
     Setting("precision", "float32", "float32 (default), or mixed precision for classifiers: "
@@ -210,9 +213,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("pretrain_epochs", None, "greedy layer-wise pre-training epochs per hidden layer "
             "before training (default: 5 for models with a pre-training unit, e.g. dbn; 0 "
             "otherwise)", check=non_negative_int("pretrain epochs"),
-            cli_type=cli_int(0, "non-negative"), record="pretraining"),
+            cli_type=cli_int(0, "non-negative"), metavar="N", record="pretraining"),
     Setting("pretraining", None, "what each hidden layer is pre-trained as: rbm, supervised, "
-            "autoencoder kinds (default: the model's own)", flag="--pretrain-unit",
+            "autoencoder kinds (default: the model's own)", flag="--pretrain-unit", metavar="UNIT",
             record="pretraining"),
     Setting("finetune", "all", "after pre-training, retrain the whole stack (all, default) or "
             "only the classifier on the frozen stack (top)", choices=FINETUNE_MODES,

@@ -27,7 +27,8 @@ def test_every_setting_is_an_option_with_the_tables_choices_and_help(command):
     for setting in settings.SETTINGS:
         action = options[setting.name]
         assert setting.option in action.option_strings
-        assert action.help == setting.help
+        if not (command == "tune" and setting.name in ("epochs", "patience")):
+            assert action.help == setting.help  # (a trial's budget and patience: its own)
         assert tuple(action.choices or ()) == tuple(setting.choices or ())
 
 

@@ -25,6 +25,15 @@ class Unsupervised(Task):
         model.compile(optimizer=optimizer)
         return model
 
+    def evaluate(self, model, dataset, **kwargs):
+        """The test metrics, less those the model tracks only while training (an RBM's
+        reconstruction error and pseudo-likelihood of the CD step read NaN, "no value",
+        under `evaluate`; `keras_dl.evaluation` measures them on any data)."""
+        import math
+
+        return {key: value for key, value in super().evaluate(model, dataset, **kwargs).items()
+                if not math.isnan(float(value))}
+
 
 class VariationalAutoencoder(ServedAsAutoencoder, Unsupervised):
     """A VAE: trained as `Unsupervised` (the negative ELBO is added by its layers), served as
