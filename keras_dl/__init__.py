@@ -73,7 +73,7 @@ def load_model(path, **kwargs):
 
 
 def __getattr__(name):
-    if name in ("data", "export", "layers", "models", "tasks", "training", "tuning",
+    if name in ("data", "export", "layers", "models", "settings", "tasks", "training", "tuning",
                 "visualize", "evaluation"):
         return importlib.import_module(f"keras_dl.{name}")
     raise AttributeError(f"module 'keras_dl' has no attribute {name!r}")

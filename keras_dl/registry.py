@@ -27,9 +27,6 @@ import fnmatch
 import inspect
 from typing import Any, Callable
 
-# Keys a search space may return that configure training rather than the builder.
-TRAINING_KEYS = ("learning_rate", "batch_size", "optimizer")
-
 # The kinds of learning a registration may name; each is a `keras_dl.tasks.Task`, which says
 # how the model is fed, compiled, monitored, evaluated, exported and contract-checked:
 #   "classification"             fit(x, labels); one probability (or logit) per class;
@@ -52,7 +49,8 @@ class ModelInfo:
         family: the architecture family (`"cnn"`, `"mlp"`, ...), for listing and grouping.
         builder: the builder function.
         search_space: `fn(hp) -> dict` returning builder keyword arguments (and optionally the
-            training keys `learning_rate`, `batch_size`, `optimizer`) drawn from a KerasTuner
+            training settings marked tunable in `keras_dl.settings`: `learning_rate`,
+            `batch_size`, `optimizer`, `weight_decay`) drawn from a KerasTuner
             `HyperParameters` object.
         smoke_kwargs: keyword arguments that build a tiny instance, used by the model contract.
         train_defaults: `epochs`, `batch_size`, `learning_rate` that `keras-dl train` uses when

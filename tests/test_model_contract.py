@@ -113,7 +113,7 @@ def test_search_space_builds(tiny):
     model, training = build_from_hyperparameters(info.name, hp, **info.smoke_kwargs)
     assert isinstance(model, keras.Model)
     assert len(hp.space) >= 1
-    assert set(training) <= {"learning_rate", "batch_size", "optimizer"}
+    assert set(training) <= set(keras_dl.settings.TUNABLE)
 
 
 def test_onnx_parity(tiny, tmp_path):

@@ -1,8 +1,10 @@
 """KerasTuner HyperModels generated from each builder's declared search space.
 
 Every registered model declares `search_space=fn(hp)` returning builder keyword arguments,
-plus optionally the training keys `learning_rate`, `batch_size` and `optimizer`. This module
-turns that into a `keras_tuner.HyperModel`, so no per-model HyperModel is written by hand:
+plus optionally the tunable training settings (`keras_dl.settings.TUNABLE`: `learning_rate`,
+`batch_size`, `optimizer`, `weight_decay`). This module turns that into a
+`keras_tuner.HyperModel`, so no per-model HyperModel is written by hand; `tune` runs each
+trial through the same preparation as `keras-dl train`:
 
 ```python
 hypermodel = keras_dl.tuning.RegisteredHyperModel("mlp", input_shape=(28, 28, 1), num_classes=10)
