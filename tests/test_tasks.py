@@ -82,8 +82,6 @@ TRIAL = dict(dataset="digits", epochs=2, patience=3, limit=300, seed=0, monitor=
 def test_a_trials_score_equals_a_train_runs_with_the_same_settings(tmp_path):
     result = tuning.tune("mlp", directory=tmp_path / "search", max_trials=1, **TRIAL)
     (trial,) = result.trials
-    hp = keras_tuner.HyperParameters()
-    hp.values.update(trial["hyperparameters"])
     builder_kwargs, training = draw("mlp", _Fixed(trial["hyperparameters"]))
     run = keras_dl.training.train("mlp", run_dir=tmp_path / "run", builder_kwargs=builder_kwargs,
                                   **training, **TRIAL)

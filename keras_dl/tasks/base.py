@@ -10,6 +10,7 @@ export and the contract from it.
 
 from __future__ import annotations
 
+import abc
 from typing import Callable
 
 import keras
@@ -18,7 +19,7 @@ import numpy as np
 from keras_dl import compat
 
 
-class Task:
+class Task(abc.ABC):
     """One kind of learning. Subclasses override what differs; the defaults describe a model
     trained with `fit(x, y)` on one output, served through `serving_default` alone.
 
@@ -62,9 +63,9 @@ class Task:
 
     # === Compiling and monitoring ================================================================
 
+    @abc.abstractmethod
     def compile(self, model: keras.Model, optimizer, info=None) -> keras.Model:
         """Compile `model` (the inference network) with `optimizer` for this task."""
-        raise NotImplementedError
 
     def training_model(self, model: keras.Model, info, make_optimizer: Callable[[], object]
                        ) -> keras.Model:

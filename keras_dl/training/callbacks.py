@@ -35,12 +35,24 @@ __all__ = [
     "WeightSnapshots",
     "annealed_learning_rate",
     "default_callbacks",
+    "learning_callbacks",
     "learning_rate_callback",
     "monitor_mode",
     "needs_batch_norm_recalibration",
     "precise_batch_norm_callback",
     "recalibrate_batch_norm",
 ]
+
+
+def learning_callbacks(*, monitor, patience, lr_schedule, learning_rate, epochs, verbose=0):
+    """The callbacks that change what is learnt, shared by a run and a tuning trial: early
+    stopping on `monitor` (best weights restored) and the learning-rate schedule."""
+    return [
+        keras.callbacks.EarlyStopping(monitor=monitor, mode=monitor_mode(monitor),
+                                      patience=patience, restore_best_weights=True,
+                                      verbose=verbose),
+        learning_rate_callback(lr_schedule, learning_rate, epochs, patience, monitor),
+    ]
 
 
 def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, backup=True,
@@ -57,13 +69,9 @@ def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, 
     `BackupAndRestore` (in `backup_dir`, one per worker); only the chief (`chief=True`) writes
     TensorBoard logs, checkpoints and the history.
     """
-    callbacks = [
-        keras.callbacks.EarlyStopping(
-            monitor=monitor, mode=monitor_mode(monitor), patience=patience, restore_best_weights=True,
-            verbose=1 if chief else 0,
-        ),
-        learning_rate_callback(lr_schedule, learning_rate, epochs, patience, monitor),
-    ]
+    callbacks = learning_callbacks(monitor=monitor, patience=patience, lr_schedule=lr_schedule,
+                                   learning_rate=learning_rate, epochs=epochs,
+                                   verbose=1 if chief else 0)
     if chief:
         callbacks += [
             keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), profile_batch=0),

@@ -30,11 +30,7 @@ import numpy as np
 import keras_dl.models  # noqa: F401  (registers the builders)
 from keras_dl import data as datasets
 from keras_dl import distribute, registry, tasks
-from keras_dl.training.callbacks import (
-    learning_rate_callback,
-    monitor_mode,
-    precise_batch_norm_callback,
-)
+from keras_dl.training.callbacks import learning_callbacks, precise_batch_norm_callback
 from keras_dl.training.init_from import load_initial_weights
 from keras_dl.training.optimizers import optimizer_factory
 from keras_dl.training.precision import float32_outputs, precision_policy
@@ -182,14 +178,10 @@ def fit_callbacks(config: dict, fit_model, data: RunData, *, verbose: int = 0) -
     """Early stopping (best weights restored) and the learning-rate schedule on the
     monitored key, and batch-norm recalibration where train-time noise sits before batch
     norm: the callbacks that change what is learnt, shared by a run and a tuning trial."""
-    watched = monitor_key(config, fit_model)
-    callbacks = [
-        keras.callbacks.EarlyStopping(monitor=watched, mode=monitor_mode(watched),
-                                      patience=config["patience"], restore_best_weights=True,
-                                      verbose=verbose),
-        learning_rate_callback(config["lr_schedule"], config["learning_rate"],
-                               config["epochs"], config["patience"], watched),
-    ]
+    callbacks = learning_callbacks(
+        monitor=monitor_key(config, fit_model), patience=config["patience"],
+        lr_schedule=config["lr_schedule"], learning_rate=config["learning_rate"],
+        epochs=config["epochs"], verbose=verbose)
     precise_bn = precise_batch_norm_callback(fit_model, data.x_fit, seed=config["seed"])
     if precise_bn is not None:
         callbacks.append(precise_bn)
