@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import keras_dl
-from keras_dl import cli
-from keras_dl.training import pretraining, train
+from keras_dl import cli, evaluation
+from keras_dl.training import preparation, pretraining, train
 
 
 def sigmoid(x):
@@ -106,12 +106,25 @@ def _cli(capsys, *argv):
 
 @pytest.mark.slow
 def test_cli_trains_an_rbm_through_the_generic_trainer(tmp_path, capsys):
+    """Catches an RBM that `keras-dl train` does not actually train (an untrained one's mean-field
+    reconstruction error on the digits, about 0.18, already passes a fixed bound)."""
     run = tmp_path / "rbm"
     code, out, err = _cli(capsys, "train", "rbm", "--dataset", "digits", "--epochs", "2",
-                          "--limit", "200", "--set", "units=8", "--run-dir", run)
+                          "--limit", "200", "--set", "units=8", "--lr", "0.05", "--batch-size",
+                          "16", "--run-dir", run)
     assert code == 0, err
     metrics = json.loads((run / "metrics.json").read_text())
-    assert 0 < metrics["test_loss"] < 0.25  # the mean-field reconstruction error
+    # the mean-field reconstruction error, against the same-seed RBM before training
+    config = json.loads((run / "config.json").read_text())
+    x_test = preparation.load_data(config).x_test
+    untrained, _ = preparation.build_model(config)
+    trained = keras.saving.load_model(run / "model.keras")
+
+    def loss(model):
+        return model.evaluate(x_test, verbose=0, return_dict=True)["loss"]
+
+    assert metrics["test_loss"] == pytest.approx(loss(trained), rel=1e-4)
+    assert 0 < metrics["test_loss"] < 0.6 * loss(untrained)
     # the CD step's own figures are training-only: left out of the test metrics, not NaN
     assert all(np.isfinite(value) for key, value in metrics.items()
                if key.startswith("test_")) and "nan" not in out.strip().splitlines()[-1]
@@ -136,6 +149,8 @@ def test_cli_refuses_values_outside_zero_one_for_a_bernoulli_rbm(tmp_path, capsy
 @pytest.mark.slow
 @pytest.mark.parametrize("finetune", ["top", "all"])
 def test_train_dbn_pretrains_then_finetunes(tmp_path, finetune):
+    """Catches an RBM pre-training that does nothing (RBMs not trained, or their weights not
+    copied into the DBN) and a fine-tuning mode that freezes the wrong layers."""
     result = train("dbn", dataset="digits", run_dir=tmp_path / "run", epochs=2, limit=200,
                    builder_kwargs={"hidden_units": (16, 8)}, pretrain_epochs=2,
                    finetune=finetune, verbose=0)
@@ -146,6 +161,25 @@ def test_train_dbn_pretrains_then_finetunes(tmp_path, finetune):
     reference = keras_dl.create_model("dbn", input_shape=(8, 8, 1), num_classes=10,
                                       hidden_units=(16, 8))
     reference.load_weights(tmp_path / "run" / "pretrained.weights.h5")
+    # the pre-trained weights are neither the DBN's initial ones (same seed, built without
+    # pre-training) nor those of the same-seed untrained RBM each layer was trained from
+    initial, _ = preparation.build_model(config)
+    for i, (name, visible, hidden) in enumerate((("hidden1_dense", 64, 16),
+                                                 ("hidden2_dense", 16, 8))):
+        pretrained = reference.get_layer(name).get_weights()
+        untrained = pretraining.make_unit("rbm", visible, hidden, seed=config["seed"] + i)
+        for other in initial.get_layer(name).get_weights(), untrained.dense_weights():
+            assert np.abs(pretrained[0] - other[0]).max() > 5e-3, name
+    # and the first RBM's objective improved on its untrained start, measured the same way on
+    # the data it was trained on (the CD step's reconstruction, the pseudo-likelihood)
+    x = preparation.load_data(config).x_fit.reshape(-1, 64)
+    untrained = pretraining.make_unit("rbm", 64, 16, seed=config["seed"]).layer
+    start_error = np.mean((x - np.asarray(untrained.contrastive_divergence(x)["reconstruction"]))
+                          ** 2)
+    first = summary["layers"][0]
+    assert first["reconstruction_error"] < 0.85 * start_error
+    start_pll = evaluation.pseudo_log_likelihood(untrained, x).mean()
+    assert first["pseudo_log_likelihood"] > start_pll + 2
     same = np.array_equal(result.model.get_layer("hidden1_dense").get_weights()[0],
                           reference.get_layer("hidden1_dense").get_weights()[0])
     assert same == (finetune == "top")

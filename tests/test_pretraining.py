@@ -125,23 +125,36 @@ def test_stack_with_batch_norm_is_refused():
 
 
 def test_train_pretrains_then_finetunes_top(tmp_path):
+    """Catches a pre-training that does nothing (units not trained, or their weights not copied
+    into the model) and a "top" fine-tuning that moves the pre-trained layer."""
+    import keras
+
+    from keras_dl.training import preparation
+
     result = train("mlp", dataset="digits", run_dir=tmp_path / "run", epochs=2, limit=200,
                    builder_kwargs={"hidden_units": (16,), "activation": "sigmoid"},
-                   pretrain_epochs=2, pretraining="supervised", finetune="top", verbose=0)
+                   pretrain_epochs=8, pretraining="supervised", finetune="top", verbose=0)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["pretraining"] == {"unit": "supervised", "epochs": 2, "finetune": "top",
+    assert config["pretraining"] == {"unit": "supervised", "epochs": 8, "finetune": "top",
                                      "propagate": "probabilities", "learning_rate": 0.01}
     summary = json.loads((tmp_path / "run" / "pretraining.json").read_text())
     assert summary["unit"] == "supervised" and summary["layers"][0]["layer"] == "hidden1_dense"
-    assert (tmp_path / "run" / "pretrained.weights.h5").exists()
-    # "top": the hidden layer kept its pre-trained weights through fine-tuning
-    import keras
-
+    # the pre-training objective improved: its temporary classifier is well above chance (0.1)
+    assert summary["layers"][0]["accuracy"] > 0.25
+    assert summary["layers"][0]["loss"] < 0.9 * np.log(10)
     reference = keras_dl.create_model("mlp", input_shape=(8, 8, 1), num_classes=10,
                                       hidden_units=(16,), activation="sigmoid")
     reference.load_weights(tmp_path / "run" / "pretrained.weights.h5")
+    pretrained = reference.get_layer("hidden1_dense").get_weights()
+    # ... and the weights it left are neither the model's initial ones (same seed, built
+    # without pre-training) nor the untrained unit's
+    initial, _ = preparation.build_model(config)
+    untrained = pretraining.make_unit("supervised", 64, 16, seed=config["seed"]).dense_weights()
+    for other in initial.get_layer("hidden1_dense").get_weights(), untrained:
+        assert np.abs(pretrained[0] - other[0]).max() > 0.05
+    # "top": the hidden layer kept its pre-trained weights through fine-tuning
     np.testing.assert_array_equal(result.model.get_layer("hidden1_dense").get_weights()[0],
-                                  reference.get_layer("hidden1_dense").get_weights()[0])
+                                  pretrained[0])
     assert isinstance(result.model, keras.Model)
     assert 0 <= result.metrics["test_accuracy"] <= 1
 

@@ -76,43 +76,183 @@ def test_cd1_gradient_is_the_lecture_update(positive):
     np.testing.assert_allclose(-np.asarray(grads[2]), delta_c, atol=1e-5)
 
 
-def _state(layer):
-    return np.array(layer.seed_generator.state)
+class Draws:
+    """The layer's random numbers, drawn again: a seed generator set to the state the layer's
+    had, so the n-th draw here (same kind and shape) is the n-th number the layer drew."""
+
+    def __init__(self, state):
+        self.generator = keras.random.SeedGenerator(0)
+        self.generator.state.assign(np.asarray(state))
+
+    def uniform(self, shape):
+        return np.asarray(keras.random.uniform(shape, seed=self.generator), "float64")
+
+    def normal(self, shape):
+        return np.asarray(keras.random.normal(shape, seed=self.generator), "float64")
+
+    def randint(self, shape, high):
+        return np.asarray(keras.random.randint(shape, 0, high, seed=self.generator))
 
 
-@pytest.mark.parametrize("k", [1, 3])
-def test_one_fit_step_moves_weights_by_the_cd_update(k):
-    """A whole `fit()` step with SGD(ε): W ← W + ε(⟨v h⟩⁰ − ⟨v h⟩ᵏ), computed in numpy from the
-    very samples the layer drew (replayed from its seed generator's state)."""
+def numpy_cd(v0, weights, draws, *, k=1, visible="bernoulli", sample_chain_visible=True,
+             positive_phase="probabilities", chain=None):
+    """CD-k (PCD-k when `chain` is given) in numpy, with uniforms / normals from `draws`.
+
+    Sample h⁰ ~ Q(h | v⁰); then k Gibbs steps h → v → h, the first from h⁰ (CD) or from a
+    hidden sample of the persistent chain (PCD), visible units sampled (or their means used);
+    the chain ends at vᵏ and Q(hᵏ | vᵏ). Returns the update (ΔW, Δb, Δc) before the learning
+    rate, and the chain's states.
+    """
+    kernel, b, c = weights
+
+    def hidden_probabilities(v):
+        return sigmoid(c + v @ kernel)
+
+    def bernoulli(p):
+        return (draws.uniform(p.shape) < p).astype("float64")
+
+    def visible_mean(h):
+        activation = b + h @ kernel.T
+        return sigmoid(activation) if visible == "bernoulli" else activation
+
+    q0 = hidden_probabilities(v0)
+    h0 = bernoulli(q0)
+    reconstruction = visible_mean(h0)
+    h = h0 if chain is None else bernoulli(hidden_probabilities(chain))
+    for step in range(k):
+        if step:
+            h = bernoulli(qk)
+        mean = visible_mean(h)
+        if not sample_chain_visible:
+            vk = mean
+        elif visible == "bernoulli":
+            vk = bernoulli(mean)
+        else:
+            vk = mean + draws.normal(mean.shape)  # N(b + Wh, I)
+        qk = hidden_probabilities(vk)
+    positive = h0 if positive_phase == "samples" else q0
+    update = (v0.T @ positive / len(v0) - vk.T @ qk / len(vk),
+              v0.mean(0) - vk.mean(0),
+              positive.mean(0) - qk.mean(0))
+    return update, {"h0": h0, "reconstruction": reconstruction, "vk": vk, "qk": qk}
+
+
+def numpy_pseudo_log_likelihood(v, weights, index):
+    """`D · log σ(F(ṽ) − F(v))` per example, `ṽ` being `v` with unit `index[n]` flipped."""
+    kernel, b, c = weights
+
+    def free_energy(v):
+        return -v @ b - np.logaddexp(0, c + v @ kernel).sum(-1)
+
+    flipped = v.copy()
+    rows = np.arange(len(v))
+    flipped[rows, index] = 1 - flipped[rows, index]
+    return v.shape[1] * np.log(sigmoid(free_energy(flipped) - free_energy(v)))
+
+
+FIT_CASES = {
+    "cd1": {"k": 1},
+    "cd3": {"k": 3},
+    "cd2-sampled-positive": {"k": 2, "positive_phase": "samples"},
+    "cd2-visible-probabilities": {"k": 2, "sample_chain_visible": False},
+    "gaussian-cd2": {"visible": "gaussian", "k": 2},
+    "gaussian-cd2-visible-means": {"visible": "gaussian", "k": 2, "sample_chain_visible": False},
+    "pcd2": {"k": 2, "persistent": True, "chains": 5},
+}
+
+
+@pytest.mark.parametrize("options", list(FIT_CASES.values()), ids=list(FIT_CASES))
+def test_fit_moves_weights_by_the_cd_update_computed_in_numpy(options):
+    """Catches a wrong CD-k / PCD chain (length, sampled vs mean visible units, Gaussian noise,
+    chain not carried between batches) and a wrong update: two `fit()` steps with SGD(ε),
+    W ← W + ε(⟨v h⟩⁰ − ⟨v h⟩ᵏ), replayed entirely in numpy from the layer's random numbers."""
     rng = np.random.default_rng(1)
-    visible, hidden, batch, lr = 6, 4, 8, 0.5
-    x = (rng.random((batch, visible)) < 0.5).astype("float32")
+    visible, hidden, batch, lr, steps = 6, 4, 8, 0.5, 2
+    gaussian = options.get("visible") == "gaussian"
+    persistent = options.get("persistent", False)
+    x = (rng.normal(size=(steps * batch, visible)) if gaussian
+         else rng.random((steps * batch, visible)) < 0.5).astype("float32")
     inputs = keras.Input((visible,))
-    layer = RBM(hidden, k=k, seed=3, name="rbm")
+    layer = RBM(hidden, seed=3, name="rbm", **options)
     model = keras.Model(inputs, layer(inputs))
     built(layer, visible)
-    before = [np.array(w, "float64") for w in (layer.kernel, layer.visible_bias,
-                                                 layer.hidden_bias)]
-    state = _state(layer)
-    model.compile(keras.optimizers.SGD(lr))
-    model.fit(x, batch_size=batch, epochs=1, shuffle=False, verbose=0)
-    after = [np.array(w, "float64") for w in (layer.kernel, layer.visible_bias,
-                                                layer.hidden_bias)]
+    weights = [np.array(w, "float64") for w in (layer.kernel, layer.visible_bias,
+                                                  layer.hidden_bias)]
+    states = []
 
-    # replay the step's chain from the same weights and random state
-    for variable, value in zip((layer.kernel, layer.visible_bias, layer.hidden_bias), before):
-        variable.assign(value.astype("float32"))
-    layer.seed_generator.state.assign(state)
-    phase = {key: np.asarray(value, "float64")
-             for key, value in layer.contrastive_divergence(x).items()}
-    v0, vk, qk = x.astype("float64"), phase["negative_visible"], phase["negative_hidden"]
-    q0 = sigmoid(v0 @ before[0] + before[2])
-    np.testing.assert_allclose(phase["positive_hidden"], q0, atol=1e-6)
-    np.testing.assert_allclose(qk, sigmoid(vk @ before[0] + before[2]), atol=1e-6)
-    assert set(np.unique(vk)) <= {0.0, 1.0}  # the lecture samples the visible units
-    update = ((v0.T @ q0 - vk.T @ qk) / batch, (v0 - vk).mean(0), (q0 - qk).mean(0))
-    for b, a, u in zip(before, after, update):
-        np.testing.assert_allclose(a - b, lr * u, atol=2e-5)
+    class RecordRandomState(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            states.append(np.array(layer.seed_generator.state))
+
+    model.compile(keras.optimizers.SGD(lr))
+    history = model.fit(x, batch_size=batch, epochs=1, shuffle=False, verbose=0,
+                        callbacks=[RecordRandomState()]).history
+    assert len(states) == steps
+
+    cd_options = {key: options[key] for key in ("k", "visible", "sample_chain_visible",
+                                                "positive_phase") if key in options}
+    chain = np.zeros((options.get("chains", 0), visible)) if persistent else None
+    errors, pseudo_likelihoods = [], []
+    for step, state in enumerate(states):
+        v0 = x[step * batch:(step + 1) * batch].astype("float64")
+        draws = Draws(state)
+        update, phase = numpy_cd(v0, weights, draws, chain=chain, **cd_options)
+        if step == 0 and cd_options.get("k", 1) > 1:  # a chain one step short is visible here
+            shorter, _ = numpy_cd(v0, weights, Draws(state), chain=chain,
+                                  **{**cd_options, "k": cd_options["k"] - 1})
+            assert not np.allclose(shorter[0], update[0], atol=1e-3)
+        errors.append(np.mean((v0 - phase["reconstruction"]) ** 2))
+        if not gaussian:  # then the layer draws the unit to flip
+            index = draws.randint((batch, 1), visible)[:, 0]
+            pseudo_likelihoods.append(numpy_pseudo_log_likelihood(v0, weights, index).mean())
+        weights = [w + lr * u for w, u in zip(weights, update)]
+        if persistent:
+            chain = phase["vk"]
+
+    after = [np.array(w, "float64") for w in (layer.kernel, layer.visible_bias,
+                                               layer.hidden_bias)]
+    for ours, expected in zip(after, weights):
+        np.testing.assert_allclose(ours, expected, atol=5e-5)
+    if persistent:
+        np.testing.assert_allclose(np.asarray(layer.persistent_chains), chain, atol=1e-6)
+    if options.get("sample_chain_visible", True) and not gaussian:
+        assert set(np.unique(phase["vk"])) <= {0.0, 1.0}  # the lecture samples the visible units
+    np.testing.assert_allclose(history["loss"], [np.mean(errors)], rtol=1e-4)
+    if not gaussian:
+        np.testing.assert_allclose(history["pseudo_log_likelihood"],
+                                   [np.mean(pseudo_likelihoods)], rtol=1e-4)
+
+
+def ladder(layer, units=6):
+    """Weights under which a Gibbs step v → h → v is (to ~1e-6) deterministic and switches on
+    the next visible unit: h_j = v_j ∨ v_{j+1}, v_i = h_i ∨ h_{i-1}; so k steps from unit 0
+    alone end with units 0..k on."""
+    kernel = 30.0 * (np.eye(units) + np.eye(units, k=-1))  # W[i, i] = W[i + 1, i] = 30
+    return built(layer, units, kernel=kernel, visible_bias=np.full(units, -15.0),
+                 hidden_bias=np.full(units, -15.0))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_cd_k_chain_runs_exactly_k_gibbs_steps(k):
+    """Catches a CD-k / PCD-k / gibbs(steps=k) chain of the wrong length (one step, k ± 1), or
+    Q(hᵏ | ·) taken from another state than the chain's end."""
+    start = np.zeros((4, 6), "float32")
+    start[:, 0] = 1
+    expected = np.zeros((4, 6))
+    expected[:, :k + 1] = 1
+    for options in ({}, {"sample_chain_visible": False}):
+        phase = ladder(RBM(6, k=k, seed=0, **options)).contrastive_divergence(start)
+        np.testing.assert_allclose(phase["hidden_sample"], start, atol=1e-6)
+        np.testing.assert_allclose(phase["reconstruction"][:, :3], [[1, 1, 0]] * 4, atol=1e-5)
+        np.testing.assert_allclose(phase["negative_visible"], expected, atol=1e-5)
+        np.testing.assert_allclose(phase["negative_hidden"], expected, atol=1e-5)
+    # PCD-k: k steps on from the stored chains (the data, all zeros, stay where they are)
+    pcd = ladder(RBM(6, k=k, persistent=True, chains=4, seed=0))
+    pcd.persistent_chains.assign(start)
+    phase = pcd.contrastive_divergence(np.zeros((3, 6), "float32"))
+    np.testing.assert_allclose(phase["reconstruction"], 0.0, atol=1e-5)
+    np.testing.assert_allclose(phase["negative_visible"], expected, atol=1e-5)
+    np.testing.assert_allclose(ladder(RBM(6, seed=0)).gibbs(start, steps=k), expected, atol=1e-5)
 
 
 def test_persistent_chain_continues_across_batches():
@@ -219,12 +359,28 @@ def test_fit_reports_reconstruction_error_and_pseudo_likelihood_and_learns():
 
 
 def test_pseudo_likelihood_in_the_layer_matches_numpy():
-    layer = built(RBM(3, seed=0), 1)  # one visible unit: the flipped unit is always unit 0
-    v = np.array([[0.0], [1.0], [1.0]], "float32")
-    pre = layer._hidden_preactivation(v)
-    ours = np.asarray(layer._pseudo_log_likelihood(v, pre))
-    np.testing.assert_allclose(ours, evaluation.pseudo_log_likelihood(layer, v), rtol=1e-5)
+    """Catches the layer flipping another visible unit than the one it drew for an example (or
+    using another unit's weight row or bias), against numpy flipping the drawn unit."""
+    rng = np.random.default_rng(2)
+    visible, batch = 5, 12
+    layer = built(RBM(3, seed=0), visible)
+    weights = [np.asarray(w, "float64") for w in
+               (layer.kernel, layer.visible_bias, layer.hidden_bias)]
+    v = (rng.random((batch, visible)) < 0.5).astype("float32")
+    state = np.array(layer.seed_generator.state)
+    ours = np.asarray(layer._pseudo_log_likelihood(v, layer._hidden_preactivation(v)))
+    index = Draws(state).randint((batch, 1), visible)[:, 0]  # the unit the layer drew
+    assert len(set(index)) >= 3
+    expected = numpy_pseudo_log_likelihood(v.astype("float64"), weights, index)
+    np.testing.assert_allclose(ours, expected, rtol=1e-5)
+    for other in (index + 1) % visible, np.zeros_like(index):  # flipping another unit shows
+        assert np.abs(numpy_pseudo_log_likelihood(v.astype("float64"), weights, other)
+                      - expected).max() > 1e-2
     # with one unit, the pseudo-likelihood is the likelihood itself: p(0) + p(1) = 1
+    one = built(RBM(3, seed=0), 1)
+    v = np.array([[0.0], [1.0], [1.0]], "float32")
+    ours = np.asarray(one._pseudo_log_likelihood(v, one._hidden_preactivation(v)))
+    np.testing.assert_allclose(ours, evaluation.pseudo_log_likelihood(one, v), rtol=1e-5)
     np.testing.assert_allclose(np.exp(ours[0]) + np.exp(ours[1]), 1.0, rtol=1e-5)
     np.testing.assert_allclose(ours[1], ours[2])
 
