@@ -45,26 +45,81 @@ def test_tied_dense_uses_the_transposed_encoder_kernel_and_its_own_bias():
     np.testing.assert_allclose(model(x), expected, rtol=1e-5, atol=1e-6)
 
 
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _tied_forward_by_hand(x, kernel, bias, decoder_bias):
+    h = _sigmoid(x @ kernel + bias)
+    return h, _sigmoid(h @ kernel.T + decoder_bias)
+
+
+def _tied_mse_gradients_by_hand(x, kernel, bias, decoder_bias):
+    """The gradients of the tied sigmoid autoencoder's MSE by the chain rule, in float64: the
+    kernel's is the SUM of its encoder use's xᵀδ₁ and its decoder use's (hᵀδ₂)ᵀ."""
+    x, kernel, bias, decoder_bias = (np.asarray(a, "float64") for a in
+                                     (x, kernel, bias, decoder_bias))
+    h, y = _tied_forward_by_hand(x, kernel, bias, decoder_bias)
+    delta2 = 2 * (y - x) / x.size * y * (1 - y)  # ∂L/∂(decoder pre-activation)
+    delta1 = delta2 @ kernel * h * (1 - h)  # ∂L/∂(encoder pre-activation)
+    return {"encoder use": x.T @ delta1, "decoder use": delta2.T @ h,
+            "bias": delta1.sum(axis=0), "decoder bias": delta2.sum(axis=0)}
+
+
 def test_tied_kernel_gets_gradients_from_both_uses():
+    """Catches a decoder that stops the gradient through Wᵀ (or an encoder use that does): one
+    SGD step of fit moves the kernel by exactly lr · (encoder use's + decoder use's gradient)."""
     model, encoder = _tied_model()
-    x = RNG.random((16, 6), dtype="float32")
+    decoder = model.get_layer("decoder")
+    rng = np.random.default_rng(5)
+    decoder.bias.assign(rng.normal(size=6).astype("float32"))
+    encoder.bias.assign(rng.normal(size=3).astype("float32"))
+    encoder.kernel.assign(rng.normal(scale=0.7, size=(6, 3)).astype("float32"))
+    x = rng.random((16, 6), dtype="float32")
+    kernel, bias = encoder.get_weights()
+    decoder_bias = np.array(decoder.bias)
+    expected = _tied_mse_gradients_by_hand(x, kernel, bias, decoder_bias)
+    # both uses matter: dropping either is far outside the tolerance below
+    assert np.abs(expected["decoder use"]).max() > 100 * 1e-6
+    assert np.abs(expected["encoder use"]).max() > 100 * 1e-6
     model.compile(keras.optimizers.SGD(0.5), "mse")
-    before = np.array(encoder.kernel)
-    model.fit(x, x, epochs=1, batch_size=16, verbose=0)
-    assert len(model.trainable_weights) == 3
-    assert not np.allclose(before, np.array(encoder.kernel))
+    model.fit(x, x, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert len(model.trainable_weights) == 3  # the kernel is one variable, trained once
+    np.testing.assert_allclose((kernel - np.array(encoder.kernel)) / 0.5,
+                               expected["encoder use"] + expected["decoder use"],
+                               rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose((bias - np.array(encoder.bias)) / 0.5, expected["bias"],
+                               rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose((decoder_bias - np.array(decoder.bias)) / 0.5,
+                               expected["decoder bias"], rtol=1e-3, atol=1e-6)
 
 
 def test_tied_dense_stays_tied_after_a_keras_round_trip(tmp_path):
+    """Catches a loaded decoder that owns a copy of the kernel (or resolves no encoder), and a
+    loaded one whose Wᵀ no longer passes gradients to the encoder's kernel."""
+    import tensorflow as tf
+
     model, _ = _tied_model()
+    rng = np.random.default_rng(6)
+    model.get_layer("decoder").bias.assign(rng.normal(size=6).astype("float32"))
     model.save(tmp_path / "tied.keras")
     loaded = keras.saving.load_model(tmp_path / "tied.keras")
-    assert loaded.get_layer("decoder").tied_layer is loaded.get_layer("encoder")
-    x = RNG.random((4, 6), dtype="float32")
+    encoder, decoder = loaded.get_layer("encoder"), loaded.get_layer("decoder")
+    assert decoder.tied_layer is encoder
+    assert sorted(w.path for w in loaded.trainable_weights) == ["decoder/bias", "encoder/bias",
+                                                                "encoder/kernel"]
+    x = rng.random((4, 6), dtype="float32")
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
-    kernel = loaded.get_layer("encoder").kernel
-    kernel.assign(np.array(kernel) * 2)
-    assert not np.allclose(loaded(x), model(x), atol=1e-4)  # the decoder followed
+    encoder.kernel.assign(rng.normal(size=(6, 3)).astype("float32"))  # the decoder follows
+    _, expected = _tied_forward_by_hand(x, *encoder.get_weights(), np.array(decoder.bias))
+    np.testing.assert_allclose(loaded(x), expected, rtol=1e-5, atol=1e-6)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(loaded(x) - x))
+    kernel_gradient, = tape.gradient(loss, [encoder.kernel])
+    by_hand = _tied_mse_gradients_by_hand(x, *encoder.get_weights(), np.array(decoder.bias))
+    assert np.abs(by_hand["decoder use"]).max() > 100 * 1e-6
+    np.testing.assert_allclose(kernel_gradient, by_hand["encoder use"] + by_hand["decoder use"],
+                               rtol=1e-4, atol=1e-6)
 
 
 def test_tied_dense_bad_inputs():
@@ -191,6 +246,66 @@ def test_sparsity_penalty_is_lambda_times_the_mean_l1_norm():
         SparsityPenalty(-1)
 
 
+def test_sparsity_penalty_gradient_is_lambda_sign_h_over_the_batch():
+    """Catches a penalty computed on a stop_gradient'ed h (or a wrong derivative of |h|), and a
+    pass-through that blocks the reconstruction's gradient."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(7)
+    h = tf.constant(rng.normal(size=(5, 2, 3)).astype("float32"))  # flattened per example
+    layer = SparsityPenalty(0.1)
+    upstream = rng.normal(size=(5, 2, 3)).astype("float32")
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(h)
+        out = layer(h)
+        (penalty,) = layer.losses
+        through = tf.reduce_sum(out * upstream)
+    np.testing.assert_allclose(tape.gradient(penalty, h), 0.1 * np.sign(h) / 5, rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(through, h), upstream)  # the identity's gradient
+    # and down to the weights of the layer that makes h: (λ / B) xᵀ sign(x W + b)
+    inputs = keras.Input((4,))
+    dense = keras.layers.Dense(3, bias_initializer=keras.initializers.RandomNormal(seed=2))
+    model = keras.Model(inputs, SparsityPenalty(0.1)(dense(inputs)))
+    x = rng.normal(size=(5, 4)).astype("float32")
+    with tf.GradientTape() as tape:
+        model(x)
+        (penalty,) = model.losses
+    kernel_gradient, bias_gradient = tape.gradient(penalty, [dense.kernel, dense.bias])
+    kernel, bias = dense.get_weights()
+    signs = np.sign(x @ kernel + bias)
+    np.testing.assert_allclose(kernel_gradient, 0.1 / 5 * x.T @ signs, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(bias_gradient, 0.1 / 5 * signs.sum(axis=0), rtol=1e-5, atol=1e-7)
+
+
+def test_contractive_penalty_gradient_matches_its_closed_form():
+    """Catches a stop_gradient on either factor of the sigmoid penalty λ mean Σ_j (h_j(1 − h_j))²
+    Σ_i W_ij², or a wrong derivative of it, by its gradient worked out by hand."""
+    import tensorflow as tf
+
+    inputs = keras.Input((7,))
+    dense = keras.layers.Dense(5, name="encoder_dense",
+                               bias_initializer=keras.initializers.RandomNormal(seed=1))
+    encoder = keras.Model(inputs, ContractiveActivation(dense, "sigmoid", weight=0.3)(
+        dense(inputs)))
+    x = np.random.default_rng(8).normal(size=(6, 7)).astype("float32")
+    with tf.GradientTape() as tape:
+        encoder(x)
+        (penalty,) = encoder.losses
+    kernel_gradient, bias_gradient = tape.gradient(penalty, [dense.kernel, dense.bias])
+    kernel, bias = (w.astype("float64") for w in dense.get_weights())
+    h = _sigmoid(x @ kernel + bias)
+    squared = (h * (1 - h)) ** 2  # f'(a)², (batch, code)
+    column_norms = np.sum(kernel ** 2, axis=0)  # Σ_i W_ij²
+    # ∂/∂a of f'(a)² is 2 f'(a)² (1 − 2h); ∂/∂W_ij of Σ_i W_ij² is 2 W_ij
+    by_pre_activation = 0.3 / 6 * 2 * squared * (1 - 2 * h) * column_norms
+    expected_kernel = 0.3 / 6 * 2 * kernel * squared.sum(axis=0) + x.T @ by_pre_activation
+    assert np.abs(0.3 / 6 * 2 * kernel * squared.sum(axis=0)).max() > 1e-4  # both terms count
+    assert np.abs(x.T @ by_pre_activation).max() > 1e-4
+    np.testing.assert_allclose(kernel_gradient, expected_kernel, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(bias_gradient, by_pre_activation.sum(axis=0), rtol=1e-4,
+                               atol=1e-7)
+
+
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "softplus", "linear"])
 def test_contractive_closed_form_matches_the_autodiff_jacobian(activation):
     inputs = keras.Input((7,))
@@ -231,6 +346,39 @@ def test_contractive_deep_encoder_matches_the_autodiff_jacobian(activations):
     encoder(x)
     norms = jacobian_frobenius_norm(encoder, x)  # ‖∂h/∂x‖_F by tf.GradientTape
     np.testing.assert_allclose(float(encoder.losses[0]), 0.3 * np.mean(norms ** 2), rtol=1e-4)
+
+
+@pytest.mark.parametrize("activations", [
+    ("tanh", "sigmoid", "tanh"), ("softplus", "relu", "sigmoid"), ("sigmoid", "linear", "relu"),
+])
+def test_contractive_deep_encoder_gradient_matches_autodiff_of_the_autodiff_jacobian(
+        activations):
+    """Catches a stop_gradient on any kernel or derivative of the propagated Jacobian: the
+    penalty's gradient w.r.t. every weight equals the gradient of λ mean ‖∂h/∂x‖²_F taken by
+    differentiating tf.GradientTape's own Jacobian."""
+    import tensorflow as tf
+
+    encoder = _deep_contractive_encoder(activations)
+    x = tf.constant(np.random.default_rng(9).normal(size=(6, 7)).astype("float32"))
+    weights = encoder.trainable_weights
+    with tf.GradientTape(persistent=True) as outer:
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            h = encoder(x)
+        (penalty,) = encoder.losses
+        jacobian = inner.batch_jacobian(h, x)
+        reference = 0.3 * tf.reduce_mean(tf.reduce_sum(tf.square(jacobian), axis=(1, 2)))
+    np.testing.assert_allclose(float(penalty), float(reference), rtol=1e-4)
+    assert len(weights) == 6
+    # (a linear layer's bias, and anything feeding a relu's step, leave J alone: zero there)
+    variables, zero = [w.value for w in weights], tf.UnconnectedGradients.ZERO
+    for weight, got, expected in zip(weights,
+                                     outer.gradient(penalty, variables, unconnected_gradients=zero),
+                                     outer.gradient(reference, variables,
+                                                    unconnected_gradients=zero)):
+        if weight.path.endswith("kernel"):  # every kernel is a factor of J
+            assert np.abs(np.asarray(expected)).max() > 1e-5, weight.path
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-6, err_msg=weight.path)
 
 
 def test_contractive_deep_encoder_config_round_trip():

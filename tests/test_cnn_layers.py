@@ -231,6 +231,36 @@ def test_pca_jitter_refuses_grey_images():
         PCAColorJitter(np.ones(3), np.eye(2))
 
 
+def _augment_in_a_compiled_train_step(layer, x):
+    """`layer`'s training and inference outputs for `x` from one XLA-compiled training step
+    (forward, gradients, SGD update) of a small model whose first layer it is."""
+    import tensorflow as tf
+
+    inputs = keras.Input(x.shape[1:])
+    augmented = layer(inputs)
+    score = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(augmented))
+    model = keras.Model(inputs, [augmented, score])
+    optimizer = keras.optimizers.SGD(0.1)
+    optimizer.build(model.trainable_variables)
+
+    @tf.function(jit_compile=True)
+    def train_step(batch):
+        with tf.GradientTape() as tape:
+            training_output, prediction = model(batch, training=True)
+            loss = tf.reduce_mean(tf.square(prediction))
+        optimizer.apply(tape.gradient(loss, model.trainable_variables),
+                        model.trainable_variables)
+        return training_output, model(batch, training=False)[0]
+
+    before = [np.array(w) for w in model.trainable_weights]
+    training_output, inference_output = train_step(tf.constant(x))
+    assert any(not np.array_equal(b, np.array(w))  # the step did train
+               for b, w in zip(before, model.trainable_weights))
+    for output in (training_output, inference_output):
+        assert output.shape == x.shape and output.dtype == x.dtype
+    return training_output.numpy(), inference_output.numpy()
+
+
 # --- random crops of the zero-padded image ----------------------------------------------------
 
 
@@ -257,13 +287,20 @@ def test_padded_crop_takes_a_window_of_the_padded_image_at_each_images_own_offse
 
 
 def test_padded_crop_compiles_in_a_training_graph_and_refuses_bad_arguments():
-    import tensorflow as tf
-
-    layer = RandomPaddedCrop(1, seed=0)
-    crop = tf.function(lambda x: layer(x, training=True), jit_compile=True)
-    x = tf.random.uniform((3, 4, 4, 3)) + 1.0
-    out = crop(x).numpy()
-    assert out.shape == (3, 4, 4, 3) and (out == 0).sum() % 3 == 0  # whole pixels of zeros
+    """Catches a compiled training step whose crop returns its input or crops one fixed place
+    (every image the same window), or that is not the identity at inference."""
+    x = np.random.default_rng(1).random((8, 4, 5, 3)).astype("float32") + 1  # no zeros
+    training, inference = _augment_in_a_compiled_train_step(RandomPaddedCrop(1, seed=0), x)
+    np.testing.assert_array_equal(inference, x)
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    offsets = []
+    for image, crop in zip(padded, training):  # each output: one window of its padded input
+        found = [(dy, dx) for dy in range(3) for dx in range(3)
+                 if np.array_equal(image[dy:dy + 4, dx:dx + 5], crop)]
+        assert len(found) == 1
+        offsets.append(found[0])
+    assert len(set(offsets)) > 1  # images shifted their own ways: not one fixed window
+    assert not np.array_equal(training, x)
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="non-negative integer"):
             RandomPaddedCrop(bad)
@@ -432,12 +469,19 @@ def test_random_perspective_stays_finite_when_large_distortions_fold_the_corners
 
 
 def test_random_perspective_compiles_in_a_training_graph_and_refuses_bad_arguments():
-    import tensorflow as tf
-
-    layer = RandomPerspective(0.3, seed=0)
-    warp = tf.function(lambda x: layer(x, training=True), jit_compile=True)
-    out = warp(tf.ones((3, 12, 12, 3))).numpy()
-    assert out.shape == (3, 12, 12, 3) and np.isfinite(out).all()
+    """Catches a compiled training step whose warp is the identity, the same for every image,
+    per channel, or not inwards (the middle must stay the image), or that is not the identity
+    at inference."""
+    ones = np.ones((6, 12, 12, 3), "float32")
+    layer = RandomPerspective(0.3, fill_value=-1.0, seed=0)
+    training, inference = _augment_in_a_compiled_train_step(layer, ones)
+    np.testing.assert_array_equal(inference, ones)
+    assert np.isfinite(training).all()
+    assert training.min() >= -1 - 1e-5 and training.max() <= 1 + 1e-5
+    np.testing.assert_allclose(training[:, 3:9, 3:9], 1.0, atol=1e-5)  # inside every warp
+    assert (training < 1 - 1e-3).any(axis=(1, 2, 3)).all()  # every image warped: fill shows
+    assert len({image.tobytes() for image in training}) == 6  # each its own homography
+    np.testing.assert_array_equal(training[..., 1:], np.repeat(training[..., :1], 2, axis=-1))
     for kwargs, match in [({"distortion": 1.5}, "distortion"), ({"distortion": -0.1},
                                                                  "distortion"),
                           ({"distortion": "0.2"}, "distortion"), ({"fill_value": None},
