@@ -188,12 +188,25 @@ def test_train_stacked_denoising_autoencoder_end_to_end(tmp_path):
 
 @pytest.mark.parametrize("key", ["autoencoder_tied", "conv_autoencoder"])
 def test_export_serves_reconstructions_and_encode_decode(key, tmp_path):
+    """Catches a served reconstruction, code or decoding that is not the model's, and a parity
+    check that compares the SavedModel with itself (blind to another model's weights)."""
     model = _build(key)
     x = _x(3)
     result = export.export_saved_model(model, tmp_path, "ae", verify_inputs=x)
     assert result.output_names == ("reconstruction",)
     loaded = tf.saved_model.load(str(result.path))
     assert {"serving_default", "encode", "decode"} <= set(loaded.signatures)
+    served = loaded.signatures["serving_default"](inputs=tf.constant(x))
+    assert list(served) == ["reconstruction"]
+    np.testing.assert_allclose(served["reconstruction"], model(x), atol=1e-5)
+    def reconstruction_only(autoencoder):  # no encode/decode parts: only serving_default is
+        inputs = keras.Input(x.shape[1:], name="inputs")  # compared
+        return keras.Model(inputs, autoencoder(inputs))
+
+    check = export.verify_saved_model
+    assert check(result.path, reconstruction_only(model), x, task="reconstruction") <= 1e-5
+    other = reconstruction_only(_build(key))  # the same architecture, other weights
+    assert check(result.path, other, x, task="reconstruction") > 1e-3
     code = loaded.signatures["encode"](inputs=tf.constant(x))["code"]
     np.testing.assert_allclose(code, ae.encoder(model)(x), atol=1e-5)
     image = loaded.signatures["decode"](code=code)["reconstruction"]

@@ -70,19 +70,27 @@ def test_train_evaluate_export_predict(trained_run, capsys, tmp_path):
                            "--base", base)
     assert code == 0 and str(base / "digits_mlp" / "1") in out
 
+    import keras_dl
     from keras_dl import data
 
+    # Catches predict (or export) serving other weights than the run's, or other rows, or
+    # printing another class than the most probable one.
     images, labels = data.load_numpy("digits", "test", limit=4)
     np.save(tmp_path / "x.npy", images)
+    expected = keras_dl.load_model(trained_run / "model.keras", compile=False).predict(
+        images, verbose=0)
+    assert expected.shape == (4, 10)
     code, out, _ = run_cli(capsys, "predict", base / "digits_mlp", "--input", tmp_path / "x.npy",
                            "--json")
     assert code == 0
     probabilities = np.array(json.loads(out)["probabilities"])
-    assert probabilities.shape == (4, 10)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
     code, out, _ = run_cli(capsys, "predict", base / "digits_mlp" / "1", "--input",
                            tmp_path / "x.npy")
-    assert code == 0 and out.count("class ") == 4
+    assert code == 0
+    printed = [line for line in out.splitlines() if "class " in line]
+    assert [int(line.split("class ")[1].split()[0]) for line in printed] == \
+        expected.argmax(axis=1).tolist()
 
     code, out, _ = run_cli(capsys, "export", trained_run, "--name", "digits_mlp", "--base", base,
                            "--format", "onnx")

@@ -190,10 +190,19 @@ def test_googlenet_training_model_shares_weights_and_weights_aux_losses():
 
 
 def test_googlenet_export_has_one_output(tmp_path):
+    """Catches auxiliary heads (or any extra output) leaking into the served signature."""
+    import tensorflow as tf
+
     model = _small_googlenet()
     googlenet_training_model(model)
     result = export_saved_model(model, tmp_path, "googlenet")
-    assert len(result.output_names) == 1
+    signature = tf.saved_model.load(str(result.path)).signatures["serving_default"]
+    outputs = signature.structured_outputs  # what TF Serving will answer, read from the file
+    assert list(outputs) == ["probabilities"]
+    assert outputs["probabilities"].shape.as_list() == [None, 4]
+    x = np.random.default_rng(0).random((2, 16, 16, 1), dtype="float32")
+    np.testing.assert_allclose(signature(images=tf.constant(x))["probabilities"],
+                               model(x, training=False), atol=1e-5)  # the main classifier's
     assert not any(layer.name.startswith("aux") for layer in model.layers)
 
 

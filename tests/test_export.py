@@ -28,6 +28,10 @@ def test_layout_signature_names_and_parity(lenet, tmp_path):
     served = signature(images=tf.constant(x))["probabilities"].numpy()
     np.testing.assert_allclose(served, lenet(x), atol=1e-6)
     assert result.max_abs_diff <= 1e-6
+    # Catches a parity check that compares the SavedModel with itself: against another
+    # model (other weights) the same SavedModel must differ.
+    other = keras_dl.create_model("lenet5", input_shape=(28, 28, 1), num_classes=4, modern=True)
+    assert export.verify_saved_model(result.path, other, x) > 1e-3
     facts = json.loads((result.path / export.METADATA_FILE).read_text())
     assert facts["input"]["name"] == "images" and facts["outputs"] == ["probabilities"]
 
@@ -50,6 +54,7 @@ def test_versions_count_up_and_existing_ones_are_kept(lenet, tmp_path):
 
 
 def test_overwrite_replaces_a_version(lenet, tmp_path):
+    """Catches an overwrite that keeps the old version, and a parity check blind to weights."""
     export.export_saved_model(lenet, tmp_path, "m", 7)
     other = keras_dl.create_model("lenet5", input_shape=(28, 28, 1), num_classes=4, modern=True)
     export.export_saved_model(other, tmp_path, "m", 7, overwrite=True)
@@ -57,13 +62,67 @@ def test_overwrite_replaces_a_version(lenet, tmp_path):
     served = export.ServedModel(tmp_path / "m")(x)["probabilities"]
     np.testing.assert_allclose(served, other(x), atol=1e-6)
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["7"]
+    assert export.verify_saved_model(tmp_path / "m" / "7", other, x) <= 1e-6
+    assert export.verify_saved_model(tmp_path / "m" / "7", lenet, x) > 1e-3  # the old model's
+
+
+@keras.saving.register_keras_serializable(package="keras_dl_tests")
+class ServedDifferently(keras.layers.Layer):
+    """The identity when Keras runs it eagerly, `+ offset` when traced into the SavedModel's
+    graph: a model whose served graph is not the model (as a layer branching on Python state,
+    or a kernel that overflows to NaN in one graph only, can be)."""
+
+    def __init__(self, offset, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = offset
+
+    def call(self, inputs):
+        return inputs if tf.executing_eagerly() else inputs + self.offset
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}
+
+
+def _served_differently(offset, where):
+    """`(model, task)`: a tiny model whose SavedModel differs from it by `offset` in one place."""
+    inputs = keras.Input((4,), name="inputs")
+    dense = keras.layers.Dense(3, name="hidden")(inputs)
+    if where == "the only output":
+        return keras.Model(inputs, ServedDifferently(offset)(dense)), None
+    if where == "the second output":
+        second = ServedDifferently(offset, name="second")(keras.layers.Dense(2)(inputs))
+        return keras.Model(inputs, [dense, second]), None
+    if where == "encode and decode only":  # the code is shifted and shifted back: same output
+        code = ServedDifferently(offset, name="code")(dense)
+        shifted = ServedDifferently(-offset, name="decoder_shift")(code)
+        return keras.Model(inputs, keras.layers.Dense(4, name="decoder_output")(shifted)), \
+            "reconstruction"
+    if where == "encode's z_log_var only":  # a VAE serves its reconstruction from z = mean
+        z_mean = keras.layers.Dense(2, name="z_mean")(dense)
+        z_log_var = ServedDifferently(offset, name="z_log_var")(keras.layers.Dense(2)(dense))
+        z = keras_dl.layers.Sampling(beta=0.0, name="z")([z_mean, z_log_var])
+        return keras.Model(inputs, keras.layers.Dense(4, name="decoder_output")(z)), \
+            "reconstruction"
+    raise AssertionError(where)
 
 
 def test_a_failed_export_leaves_nothing_behind(lenet, tmp_path, monkeypatch):
-    monkeypatch.setattr(export.saved_model, "verify_saved_model", lambda *a, **k: 0.5)
+    """Catches a parity check that cannot see a real mismatch (compares the SavedModel with
+    itself), and a failed export that leaves its staging directory or a version behind."""
+    model, _ = _served_differently(0.5, "the only output")
     with pytest.raises(export.ExportError, match="differs from the model by 0.5"):
-        export.export_saved_model(lenet, tmp_path, "m")
+        export.export_saved_model(model, tmp_path, "m")
     assert list((tmp_path / "m").iterdir()) == []  # no version, no staging directory
+
+    good = export.export_saved_model(lenet, tmp_path, "m", 1)  # a failed overwrite keeps it
+    bad = keras.Sequential([keras.Input((28, 28, 1), name="images"), keras.layers.Flatten(),
+                            keras.layers.Dense(4), ServedDifferently(0.5)])
+    with pytest.raises(export.ExportError, match="differs from the model by 0.5"):
+        export.export_saved_model(bad, tmp_path, "m", 1, overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1"]
+    x = np.random.default_rng(2).random((2, 28, 28, 1), dtype="float32")
+    np.testing.assert_allclose(export.ServedModel(good.path)(x)["probabilities"], lenet(x),
+                               atol=1e-6)
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
@@ -71,7 +130,25 @@ def test_a_failed_export_leaves_nothing_behind(lenet, tmp_path, monkeypatch):
     monkeypatch.setattr(export.saved_model, "verify_saved_model", crash)
     with pytest.raises(KeyboardInterrupt):
         export.export_saved_model(lenet, tmp_path, "m")
-    assert list((tmp_path / "m").iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1"]
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("where, offset", [
+    ("the only output", 1.0), ("the only output", NAN), ("the second output", 1.0),
+    ("the second output", NAN), ("encode and decode only", 1.0),
+    ("encode's z_log_var only", 1.0), ("encode's z_log_var only", NAN),
+])
+def test_parity_rejects_a_served_graph_that_differs_anywhere(tmp_path, where, offset):
+    """Catches a parity check that skips an output or an extra signature (encode, decode), or
+    lets NaN through (`max` keeps a NaN only when it comes first; `NaN <= tol` is False)."""
+    model, task = _served_differently(offset, where)
+    message = "by nan " if np.isnan(offset) else r"by [1-9]"
+    with pytest.raises(export.ExportError, match=f"differs from the model {message}"):
+        export.export_saved_model(model, tmp_path, "m", task=task)
+    assert list((tmp_path / "m").iterdir()) == []  # no version, no staging directory
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """The local TF-Serving-compatible server, called with a real HTTP client and the official stub."""
 
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,8 +23,9 @@ from tensorflow_serving.apis import (
 )
 
 import keras_dl
+from keras_dl import export
 from keras_dl.export import export_saved_model
-from keras_dl.serving import ModelServer
+from keras_dl.serving import ModelRepository, ModelServer, ServableNotFound
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +179,92 @@ def test_new_versions_are_served_without_a_restart(tmp_path):
         np.testing.assert_allclose(body["predictions"], second(x), atol=1e-6)
         assert [s["version"] for s in http(server, "GET", "/v1/models/m")[1][
             "model_version_status"]] == ["2", "1"]
+
+
+def _tiny_mlp():
+    return keras_dl.create_model("mlp", input_shape=(4,), hidden_units=(3,), num_classes=2)
+
+
+def test_the_least_recently_used_model_is_unloaded_and_reloaded_on_demand(tmp_path, monkeypatch):
+    """Catches unloading by load order instead of use, no unloading, and a reload that serves
+    another model's weights."""
+    import keras_dl.serving.repository as repository
+
+    loads = []
+
+    class CountedLoads(repository.ServedModel):
+        def __init__(self, path):
+            super().__init__(path)
+            loads.append(self.path.parent.name)
+
+    monkeypatch.setattr(repository, "ServedModel", CountedLoads)
+    models = {name: _tiny_mlp() for name in "abc"}
+    for name, model in models.items():
+        export_saved_model(model, tmp_path, name, 1)
+    repo = ModelRepository(tmp_path, max_loaded=2)
+    x = np.random.default_rng(0).random((3, 4), dtype="float32")
+
+    a = repo.get("a")[1]
+    b = repo.get("b")[1]
+    assert repo.get("a")[1] is a  # a is used again: b is now the least recently used
+    c = repo.get("c")[1]  # one too many: b goes, not a (the first loaded)
+    assert loads == ["a", "b", "c"]
+    assert repo.get("a")[1] is a and repo.get("c")[1] is c and loads == ["a", "b", "c"]
+    version, reloaded = repo.get("b")  # b comes back on demand; a, the least recent, goes
+    assert version == 1 and reloaded is not b and loads == ["a", "b", "c", "b"]
+    for name, served in (("b", reloaded), ("c", repo.get("c")[1])):
+        np.testing.assert_allclose(served(x)["probabilities"], models[name](x), atol=1e-6)
+    assert loads == ["a", "b", "c", "b"]
+    np.testing.assert_allclose(repo.get("a")[1](x)["probabilities"], models["a"](x), atol=1e-6)
+    assert loads == ["a", "b", "c", "b", "a"]
+
+
+def test_staging_and_incomplete_version_folders_are_never_served(tmp_path, monkeypatch):
+    """Catches serving an export while it is staged (`.tmp-*`), a version folder without
+    saved_model.pb, a hidden model folder, and a listing that crashes on a stray `²` folder."""
+    first, second = _tiny_mlp(), _tiny_mlp()
+    export_saved_model(first, tmp_path, "m", 1)
+    repo = ModelRepository(tmp_path)
+    seen = []
+    verify = export.saved_model.verify_saved_model
+
+    def look_while_staged(path, model, *args, **kwargs):  # the SavedModel is complete here
+        name, version = path.parent.name, 2 if path.parent.name == "m" else 1
+        assert (path / "saved_model.pb").is_file()
+        seen.append((name, repo.versions(name), repo.model_names()))
+        with pytest.raises(ServableNotFound, match=rf"\({name}\b"):
+            repo.get(name, version)
+        return verify(path, model, *args, **kwargs)
+
+    monkeypatch.setattr(export.saved_model, "verify_saved_model", look_while_staged)
+    export_saved_model(second, tmp_path, "m", 2)
+    export_saved_model(second, tmp_path, "m2", 1)  # a new model, so far only staged
+    assert seen == [("m", [1], ["m"]), ("m2", [], ["m"])]
+    monkeypatch.undo()
+    assert repo.versions("m") == [1, 2]
+
+    # What an interrupted export or a copy in progress leaves behind (a staged SavedModel
+    # complete but never renamed, a numeric folder not yet holding saved_model.pb), a hidden
+    # model folder, and a folder whose name only looks numeric:
+    staged = tmp_path / "m" / ".tmp-3-x7k2"
+    shutil.copytree(tmp_path / "m" / "2", staged)
+    (tmp_path / "m" / "4" / "variables").mkdir(parents=True)
+    (tmp_path / "m" / "\u00b2").mkdir()
+    shutil.copytree(tmp_path / "m", tmp_path / ".tmp-1-hidden")
+    assert repo.model_names() == ["m", "m2"] and repo.versions("m") == [1, 2]
+    for name, version in (("m", 3), ("m", 4), (".tmp-1-hidden", None), (".tmp-1-hidden", 1)):
+        with pytest.raises(ServableNotFound):
+            repo.get(name, version)
+    x = np.ones((2, 4), "float32")
+    assert repo.get("m")[0] == 2
+    np.testing.assert_allclose(repo.get("m")[1](x)["probabilities"], second(x), atol=1e-6)
+    with ModelServer(tmp_path, rest_port=0, grpc_port=None) as server:
+        status, body = http(server, "GET", "/v1/models/m")
+        assert [s["version"] for s in body["model_version_status"]] == ["2", "1"]
+        assert http(server, "POST", "/v1/models/m/versions/3:predict",
+                    {"instances": x.tolist()})[0] == 404
+        assert http(server, "GET", f"/v1/models/{staged.name}")[0] == 404
+        assert http(server, "GET", "/v1/models/.tmp-1-hidden")[0] == 404
 
 
 def _free_port():

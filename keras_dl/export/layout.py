@@ -30,11 +30,13 @@ def check_name(name: str) -> str:
 
 
 def existing_versions(model_dir) -> list[int]:
-    """The numeric version directories under `BASE/NAME`, ascending."""
+    """The numeric version directories under `BASE/NAME` (names of ASCII digits only, as
+    TensorFlow Serving reads them: not `.tmp-*` staging, nor `²`), ascending."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         return []
-    return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
+    return sorted(int(p.name) for p in model_dir.iterdir()
+                  if p.is_dir() and p.name.isascii() and p.name.isdigit())
 
 
 def target_version(model_dir: Path, version, overwrite: bool):

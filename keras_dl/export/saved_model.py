@@ -112,11 +112,21 @@ def sample_inputs(model: keras.Model, count: int = 8, seed: int = 0) -> np.ndarr
     return np.random.default_rng(seed).random((count, *shape), dtype="float32")
 
 
+def worst_diff(diffs) -> float:
+    """The largest of `diffs`, or NaN if any is NaN. (Python's `max` keeps a NaN only when it
+    comes first, and a NaN compared with a tolerance is never above it.)"""
+    diffs = [float(d) for d in diffs]
+    return float("nan") if any(np.isnan(d) for d in diffs) else max(diffs)
+
+
 def max_abs_diff(got, expected) -> float:
+    """The largest absolute difference between `got` and `expected` (arrays, or lists of
+    arrays paired in order); NaN where any element differs by NaN (a NaN on one side only, or
+    on both), so that `diff <= tolerance` rejects it."""
     got = got if isinstance(got, (list, tuple)) else [got]
     expected = expected if isinstance(expected, (list, tuple)) else [expected]
-    return max(float(np.max(np.abs(np.asarray(g) - np.asarray(e))))
-               for g, e in zip(got, expected))
+    return worst_diff(np.max(np.abs(np.asarray(g) - np.asarray(e)))
+                      for g, e in zip(got, expected, strict=True))
 
 
 def _call_signature(signature, values):
@@ -128,7 +138,8 @@ def _call_signature(signature, values):
 
 def verify_saved_model(path, model: keras.Model, inputs: np.ndarray, task=None) -> float:
     """Max abs difference between the SavedModel at `path` and `model` on `inputs`, over
-    `serving_default` and every deterministic signature the task serves beside it."""
+    `serving_default` and every deterministic signature the task serves beside it; NaN where
+    any output differs by NaN (see `max_abs_diff`)."""
     import tensorflow as tf
 
     task = task_for(model, task)
@@ -141,7 +152,7 @@ def verify_saved_model(path, model: keras.Model, inputs: np.ndarray, task=None) 
         fed = feed(inputs)
         got = _call_signature(loaded.signatures[signature], fed)
         want = expect(fed)
-        diff = max(diff, max_abs_diff([got[key] for key in want], list(want.values())))
+        diff = worst_diff([diff, max_abs_diff([got[key] for key in want], list(want.values()))])
     return diff
 
 
