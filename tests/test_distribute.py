@@ -1,23 +1,28 @@
 """tf.distribute on CPU: two logical devices, and two real worker processes on 127.0.0.1."""
 
+import hashlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from keras_dl import distribute
+from keras_dl.data import load_numpy, train_validation_split
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 240  # seconds for any one process: a hung collective fails the test, never CI
 
 WORKER = textwrap.dedent("""
-    import json, os, sys
+    import hashlib, json, os, sys
     import keras
+    import tensorflow as tf
+    import keras_dl.data
     from keras_dl import distribute, training
 
     run_dir, epochs, kill_after, strategy = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -25,12 +30,51 @@ WORKER = textwrap.dedent("""
     if strategy == "mirrored":
         distribute.split_cpu(2)
 
+    # every training batch this worker reads, before augmentation, as [pass, digests]: a pass
+    # is one run through the examples by one iterator (each starts a new generator below), the
+    # digests name its examples (the validation and test splits have no augment)
+    read, passes = [], []
+    augment_batches = keras_dl.data.augment_batches
+    def recording_augment_batches(dataset, augment, labelled=True):
+        if augment is not None:
+            def new_pass():
+                tag = len(passes)
+                passes.append(tag)
+                while True:
+                    yield tag
+            def note(tag, xb):
+                digests = [hashlib.sha1(x.tobytes()).hexdigest() for x in xb.numpy()]
+                read.append([int(tag), digests])
+                return 0
+            def record(tag, batch):
+                with tf.control_dependencies([tf.py_function(note, [tag, batch[0]], tf.int32)]):
+                    return tf.identity(batch[0]), batch[1]
+            tags = tf.data.Dataset.from_generator(
+                new_pass, output_signature=tf.TensorSpec((), tf.int64))
+            dataset = tf.data.Dataset.zip((tags, dataset)).map(record)
+        return augment_batches(dataset, augment, labelled)
+    keras_dl.data.augment_batches = recording_augment_batches
+
+    stoppers = []  # the run's early stopping, to report its state
+    early_stopping_init = keras.callbacks.EarlyStopping.__init__
+    def recorded_init(self, *args, **kwargs):
+        early_stopping_init(self, *args, **kwargs)
+        stoppers.append(self)
+    keras.callbacks.EarlyStopping.__init__ = recorded_init
+
+    def stopping_state():
+        return [[s.wait, s.best, s.best_epoch] for s in stoppers]
+
     class Record(keras.callbacks.Callback):
         begun = []
+        stopping_at_begin = None
         def on_epoch_begin(self, epoch, logs=None):
+            if not Record.begun:  # after MonitorState put a resumed run's state back
+                Record.stopping_at_begin = stopping_state()
             Record.begun.append(epoch)
         def on_epoch_end(self, epoch, logs=None):
             if epoch + 1 == kill_after:
+                print("RESULT " + json.dumps({"stopping": stopping_state()}), flush=True)
                 os._exit(9)  # killed after the epoch's backup: no clean-up at all
 
     result = training.train(
@@ -39,7 +83,8 @@ WORKER = textwrap.dedent("""
         verbose=0, strategy=strategy, augment=augment, extra_callbacks=[Record()])
     print("RESULT " + json.dumps({
         "losses": [row["loss"] for row in result.history], "augment": result.config["augment"],
-        "begun": Record.begun, "metrics": result.metrics, "chief": distribute.is_chief()}))
+        "begun": Record.begun, "metrics": result.metrics, "chief": distribute.is_chief(),
+        "stopping_at_begin": Record.stopping_at_begin, "read": read}))
 """)
 
 
@@ -154,16 +199,23 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
 
 def test_two_worker_processes_train_in_step_and_resume_after_a_kill(tmp_path):
     # Two workers killed after epoch 2 of 4, then restarted: they resume at epoch 3, redo
-    # nothing, and report the same (all-reduced) loss every epoch.
+    # nothing, and report the same (all-reduced) loss every epoch. Bugs it catches: both
+    # workers reading the same shard or the whole split (an epoch would read examples twice),
+    # shards shuffled apart by per-worker seeds (they overlap), and a worker whose early
+    # stopping resumes afresh (its wait / best / best epoch not carried over the kill).
     run = tmp_path / "killed"
-    for code, _, log in _run_workers(run, epochs=4, kill_after=2):
+    killed = _run_workers(run, epochs=4, kill_after=2)
+    for code, _, log in killed:
         assert code == 9, log[-3000:]
     assert (run / "backup" / "worker-0").is_dir() and (run / "backup" / "worker-1").is_dir()
     assert not (run / "metrics.json").exists()
     resumed = _run_workers(run, epochs=4)
-    for code, result, log in resumed:
+    for (_, at_kill, _), (code, result, log) in zip(killed, resumed):
         assert code == 0 and result, log[-3000:]
         assert result["begun"] == [2, 3]  # epochs 0 and 1 were not trained again
+        # early stopping goes on from where it was at the kill, on every worker
+        assert result["stopping_at_begin"] == at_kill["stopping"]
+        assert at_kill["stopping"][0][1] is not None  # a best value held at the kill
     (_, chief, _), (_, worker, _) = resumed
     assert chief["chief"] and not worker["chief"]
     assert chief["metrics"]["epochs_run"] == 4 and chief["metrics"]["resumed"] is True
@@ -172,6 +224,26 @@ def test_two_worker_processes_train_in_step_and_resume_after_a_kill(tmp_path):
     assert chief["losses"][-2:] == pytest.approx(worker["losses"], rel=1e-6)
     assert (run / "metrics.json").is_file()  # only the chief writes the run
     assert not (run / "workers" / "worker-1" / "model.keras").exists()
+    # the shards are disjoint: each worker's pass through its shard holds examples of the
+    # training split, none twice, half the split (less a remainder) when full, and each full
+    # pass of worker 0 has its counterpart among worker 1's passes, sharing no example with it
+    x, y = load_numpy("digits", "train", limit=480)
+    x_fit = train_validation_split(x, y, 0.1, seed=0)[0]
+    fit_examples = Counter(hashlib.sha1(example.tobytes()).hexdigest() for example in x_fit)
+    assert chief["metrics"]["train_examples"] == len(x_fit)
+    full = len(x_fit) // chief["metrics"]["global_batch_size"] * 16
+    passes = [{}, {}]
+    for read, (_, result, _) in zip(passes, resumed):
+        for tag, digests in result["read"]:
+            read.setdefault(tag, []).extend(digests)
+    sizes = [[len(digests) for digests in read.values()] for read in passes]
+    assert full in sizes[0] and full in sizes[1], sizes
+    for digests in [*passes[0].values(), *passes[1].values()]:
+        assert not Counter(digests) - fit_examples, "a pass read an example twice"
+    for digests in passes[0].values():
+        if len(digests) == full:
+            assert any(not set(digests) & set(other) for other in passes[1].values()), (
+                "worker 1 read some of worker 0's shard in every pass")
 
 
 def test_two_worker_processes_tune_the_same_trials(tmp_path):

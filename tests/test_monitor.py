@@ -189,6 +189,48 @@ def test_a_resumed_run_keeps_early_stopping_and_the_best_checkpoint(tmp_path):
     assert not (run / "backup").exists()  # finished: the backup and the state are gone
 
 
+def test_train_resumed_after_an_interruption_stops_where_the_uninterrupted_run_stops(
+        tmp_path, monkeypatch):
+    # bugs: `train` resuming with early stopping's wait / best / best epoch or its best weights
+    # forgotten (it runs on past epoch 4 and keeps the last weights), or reporting the best
+    # epoch and epochs run from the resumed `fit` alone instead of the whole history.csv
+    from keras_dl.training import trainer
+
+    probes = []
+    original = trainer.default_callbacks
+
+    def scripted_callbacks(*args, **kwargs):  # the scripted figures ahead of train's callbacks
+        callbacks = original(*args, **kwargs)
+        probes[-1].callbacks = callbacks
+        return [Scripted(RESUME_SCRIPT), *callbacks]
+
+    monkeypatch.setattr(trainer, "default_callbacks", scripted_callbacks)
+
+    def run(stop_after=None):
+        probes.append(MonitorProbe([], stop_after))
+        return training.train("mlp", dataset="digits", run_dir=tmp_path / "run",
+                              epochs=len(RESUME_SCRIPT["val_loss"]), batch_size=64, limit=100,
+                              builder_kwargs={"hidden_units": [4]}, lr_schedule="plateau",
+                              patience=3, verbose=0, extra_callbacks=[probes[-1]])
+
+    with pytest.raises(Interrupted):
+        run(stop_after=2)  # after epoch 2's backup, as a kill would
+    interrupted = probes[-1]
+    assert ("EarlyStopping", "wait", 1) in interrupted.ends[2]
+
+    result = run()
+    resumed = probes[-1]
+    assert resumed.epochs == [3, 4]  # early stopping stops where the uninterrupted run stops
+    assert resumed.begin == interrupted.ends[2]  # every monitor resumes as it was
+    assert result.metrics["resumed"] is True and result.metrics["epochs_run"] == 5
+    assert result.metrics["best_epoch"] == 2  # epoch 1 (0-based): val_loss 0.5
+    assert [row["val_loss"] for row in result.history] == RESUME_SCRIPT["val_loss"][:5]
+    assert _same_weights(result.model.get_weights(), interrupted.weights[1])
+    for saved in ("model.keras", "checkpoints/best.keras"):
+        loaded = keras.saving.load_model(tmp_path / "run" / saved)
+        assert _same_weights(loaded.get_weights(), interrupted.weights[1]), saved
+
+
 def test_a_state_from_another_epoch_is_not_restored(tmp_path, capsys):
     run = tmp_path / "run"
     _scripted_fit(run, RESUME_SCRIPT, stop_after=2)

@@ -1,6 +1,7 @@
 """KerasTuner search over declared spaces: resuming, overwriting, best model, flat memory."""
 
 import json
+import math
 
 import keras
 import keras_tuner
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 
 import keras_dl
-from keras_dl import tuning
+from keras_dl import training, tuning
+from keras_dl.training import preparation
 from keras_dl.tuning import hypermodel as hypermodel_module
 
 TINY = dict(dataset="digits", epochs=1, limit=300, verbose=0)
@@ -28,14 +30,74 @@ class TrialCounter:
         monkeypatch.setattr(hypermodel_module.RegisteredHyperModel, "fit", counting_fit)
 
 
-def test_hypermodel_draws_from_the_declared_space():
-    hp = keras_tuner.HyperParameters()
-    model = tuning.RegisteredHyperModel("mlp", input_shape=(8, 8, 1), num_classes=10).build(hp)
-    assert {"width", "depth", "activation", "learning_rate", "batch_size"} <= set(hp.values)
-    hidden = [layer for layer in model.layers if layer.name.endswith("_dense")]
-    assert len(hidden) == hp.values["depth"]
-    assert model.optimizer.learning_rate.numpy() == pytest.approx(hp.values["learning_rate"])
+class BatchCounter(keras.callbacks.Callback):
+    """Counts the training batches of each epoch: the batch size `fit` really used."""
 
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches.append(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches[-1] += 1
+
+
+# a value of every hyperparameter of mlp's space other than the one a fresh `hp` draws first
+NON_DEFAULT = {"width": 96, "depth": 3, "activation": "tanh", "batch_norm": True,
+               "dropout": 0.3, "l2": 1e-4, "learning_rate": 3e-3, "batch_size": 64}
+
+
+def _fixed(values):
+    hp = keras_tuner.HyperParameters()
+    for name, value in values.items():
+        hp.Fixed(name, value)
+    return hp
+
+
+def _check_mlp_reflects(model, values):
+    """The model (mlp) and its optimizer were built with `values` (batch norm on)."""
+    hidden = [layer for layer in model.layers if layer.name.endswith("_dense")]
+    assert [layer.units for layer in hidden] == [values["width"]] * values["depth"]
+    depths = range(1, values["depth"] + 1)
+    assert {layer.name for layer in model.layers} >= {f"hidden{i}_bn" for i in depths}
+    assert all(model.get_layer(f"hidden{i}_act").activation.__name__ == values["activation"]
+               for i in depths)
+    assert model.get_layer("hidden1_dropout").rate == pytest.approx(values["dropout"])
+    assert hidden[0].kernel_regularizer.l2 == pytest.approx(values["l2"])
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(values["learning_rate"])
+
+
+def test_hypermodel_draws_from_the_declared_space():
+    # bugs: drawn builder arguments or learning rate dropped (the builder's defaults instead),
+    # or the drawn batch size not reaching `fit` (Keras' 32 instead)
+    hp = keras_tuner.HyperParameters()
+    hypermodel = tuning.RegisteredHyperModel("mlp", input_shape=(8, 8, 1), num_classes=10)
+    hypermodel.build(hp)
+    assert set(NON_DEFAULT) <= set(hp.values)
+    assert all(hp.values[name] != value for name, value in NON_DEFAULT.items())
+    hp = _fixed(NON_DEFAULT)
+    model = hypermodel.build(hp)
+    _check_mlp_reflects(model, NON_DEFAULT)
+    x, y = keras_dl.data.load_numpy("digits", "train", limit=200)
+    counter = BatchCounter()
+    hypermodel.fit(hp, model, x, y, epochs=1, verbose=0, callbacks=[counter])
+    assert counter.batches == [math.ceil(200 / NON_DEFAULT["batch_size"])]
+
+
+def test_a_trial_trains_with_its_drawn_settings():
+    # bug: a trial's config keeps the run's batch size / learning rate / builder arguments
+    # instead of the drawn ones (trial_config), so `tune` would search nothing but the seed
+    config = training.resolve_config("mlp", dataset="digits", epochs=1, limit=300, batch_size=50)
+    data = preparation.load_data(config, test=False)
+    hypermodel = tuning.RegisteredHyperModel("mlp", config=config, data=data)
+    hp = _fixed(NON_DEFAULT)
+    model = hypermodel.build(hp)
+    _check_mlp_reflects(model, NON_DEFAULT)
+    counter = BatchCounter()
+    hypermodel.fit(hp, model, epochs=1, callbacks=[counter])
+    assert counter.batches == [math.ceil(len(data.x_fit) / NON_DEFAULT["batch_size"])]
 
 
 def test_hypermodel_fit_recalibrates_batch_norm_behind_dropout(monkeypatch):
@@ -55,27 +117,44 @@ def test_hypermodel_fit_recalibrates_batch_norm_behind_dropout(monkeypatch):
         hypermodel.fit(hp, model, x, y, epochs=1, validation_data=(x[:50], y[:50]), verbose=0)
         assert len(calls) == expected and set(calls) <= {200}
 
+def _assert_the_best_trials_model_was_saved(result):
+    """The saved best model reproduces the best trial's score on the validation split, and no
+    other trial's (bug: the first or the last trial's model saved as the best)."""
+    scores = [t["score"] for t in result.trials]
+    assert len(set(scores)) == len(scores), f"tied trials cannot tell models apart: {scores}"
+    config = json.loads((result.directory / "best" / "config.json").read_text())
+    data = preparation.load_data(config, test=False)
+    best = keras.saving.load_model(result.best_model_path)
+    accuracy = np.mean(np.argmax(best.predict(data.x_val, verbose=0), -1) == data.y_val)
+    assert accuracy == pytest.approx(scores[0], abs=1e-6), (accuracy, scores)
+
+
 def test_search_writes_best_model_and_resumes_without_redoing_trials(tmp_path, monkeypatch):
+    # seed 3 draws a search whose second trial is the best of two and of three, so saving the
+    # first or the last trial's model as the best fails `_assert_the_best_trials_model_was_saved`
+    search = dict(TINY, seed=3)
     counter = TrialCounter(monkeypatch)
-    first = tuning.tune("mlp", directory=tmp_path, max_trials=2, **TINY)
+    first = tuning.tune("mlp", directory=tmp_path, max_trials=2, **search)
     assert counter.count == 2 and len(first.trials) == 2
     scores = [t["score"] for t in first.trials]
     assert scores == sorted(scores, reverse=True)  # ranked, best first
-    best = keras.saving.load_model(first.best_model_path)
-    x, y = keras_dl.data.load_numpy("digits", "test", limit=20)
-    assert best.predict(x, verbose=0).shape == (20, 10)
+    _assert_the_best_trials_model_was_saved(first)
     saved = json.loads((tmp_path / "best" / "hyperparameters.json").read_text())
     assert saved == first.trials[0]["hyperparameters"]
 
-    again = tuning.tune("mlp", directory=tmp_path, max_trials=2, **TINY)
+    again = tuning.tune("mlp", directory=tmp_path, max_trials=2, **search)
     assert counter.count == 2  # nothing redone
     assert [t["score"] for t in again.trials] == scores
+    _assert_the_best_trials_model_was_saved(again)
 
-    more = tuning.tune("mlp", directory=tmp_path, max_trials=3, **TINY)
+    more = tuning.tune("mlp", directory=tmp_path, max_trials=3, **search)
     assert counter.count == 3 and len(more.trials) == 3  # only the new trial ran
     assert len(json.loads((tmp_path / "trials.json").read_text())) == 3
+    ids = sorted(t["trial"] for t in more.trials)
+    assert more.trials[0]["trial"] == ids[1], "the seed no longer makes the middle trial best"
+    _assert_the_best_trials_model_was_saved(more)
 
-    tuning.tune("mlp", directory=tmp_path, max_trials=1, overwrite=True, **TINY)
+    tuning.tune("mlp", directory=tmp_path, max_trials=1, overwrite=True, **search)
     assert counter.count == 4
     assert len(json.loads((tmp_path / "trials.json").read_text())) == 1
 
