@@ -2,7 +2,12 @@
 
 Bad input (an unknown model or dataset, a `--set` key the builder does not take, a
 non-positive count, a missing file, an input of the wrong shape) ends with exit code 2 and one
-line `keras-dl: error: ...` naming the bad value and what is allowed.
+line `keras-dl: error: ...` (or `keras-dl COMMAND: error: ...` for a bad option) naming the bad
+value and what is allowed.
+
+The arguments are parsed before TensorFlow is imported, so `--help`, `--version` and a bad
+option answer at once; TensorFlow's start-up log lines are kept off the terminal
+(`KERAS_DL_VERBOSE_TF=1` shows them, `keras_dl.quiet`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,17 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (`keras-dl train: error: argument --epochs:
+    -1 is not a positive integer`) and exit code 2, not the usage block."""
+
+    def error(self, message):
+        commands = getattr(self, "command_names", None)
+        if commands and message.endswith("required: COMMAND"):
+            message += f" (one of {', '.join(commands)})"
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
 positive_int = settings.cli_int(1, "positive")
 non_negative_int = settings.cli_int(0, "non-negative")
 positive_float = settings.cli_positive_float
@@ -47,14 +63,39 @@ def parse_value(text: str):
     return text
 
 
-def parse_settings(items) -> dict:
+# How `--set KEY=VALUE` may spell a boolean builder argument (one whose default is a bool).
+BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+                 "false": False, "no": False, "off": False, "0": False}
+
+
+def parse_boolean(key: str, text: str) -> bool:
+    try:
+        return BOOLEAN_WORDS[text.lower()]
+    except KeyError:
+        raise UsageError(f"--set {key} takes true or false (or yes/no, on/off, 1/0), got "
+                         f"{text!r}") from None
+
+
+def parse_settings(items, booleans=()) -> dict:
+    """`--set` items as builder arguments; the keys in `booleans` (the builder's arguments
+    whose default is a bool) take only true/false, yes/no, on/off or 1/0."""
     settings = {}
     for item in items or ():
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
             raise UsageError(f"--set takes key=value, got {item!r}")
-        settings[key.strip()] = parse_value(value.strip())
+        settings[key] = parse_boolean(key, value) if key in booleans else parse_value(value)
     return settings
+
+
+def builder_settings(args) -> dict:
+    """The `--set` builder arguments of a train or tune command (its model checked first)."""
+    import keras_dl
+    from keras_dl.models._common import boolean_parameters
+
+    info = keras_dl.model_info(args.model)  # unknown model: fail before anything else
+    return parse_settings(args.builder_kwargs, boolean_parameters(info.builder))
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -90,12 +131,10 @@ def cmd_datasets(args):
 
 
 def cmd_train(args):
-    import keras_dl
     from keras_dl.training import train
     from keras_dl.training.resolve import resolve
 
-    keras_dl.model_info(args.model)  # unknown model: fail before anything else
-    config = settings.from_arguments(args, args.model, parse_settings(args.builder_kwargs))
+    config = settings.from_arguments(args, args.model, builder_settings(args))
     resolve(config)  # every bad setting fails here, before any output
     run_dir = args.run_dir or os.path.join(
         "runs", f"{args.model}-{args.dataset}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
@@ -182,6 +221,8 @@ def cmd_export(args):
 
         metadata = {"dataset": config["dataset"],
                     "class_names": list(data.info(config["dataset"]).class_names)}
+        input_range = _unit_range(config["dataset"])  # what `predict` accepts (None: any)
+        metadata["input_range"] = None if input_range is None else list(input_range)
     if args.format == "onnx":
         result = export_onnx(model, args.base, args.name, args.version, overwrite=args.overwrite,
                              task=task)
@@ -195,24 +236,91 @@ def cmd_export(args):
           f"{', '.join(result.output_names)}; reloaded max abs diff {result.max_abs_diff:.3g})")
 
 
+PREDICT_FORMATS = ".npy (one numeric array, as numpy.save writes it)"
+
+
+def _unit_range(dataset):
+    """(0.0, 1.0) when the training split of `dataset` lies in [0, 1] (keras_dl's images do),
+    else None (no range is enforced); None too when the data is not on this machine."""
+    from keras_dl import data
+
+    try:
+        if not data.info(dataset).available_offline():
+            return None
+        x, _ = data.load_numpy(dataset, "train")
+    except (ValueError, OSError, data.DatasetUnavailableError):
+        return None
+    return (0.0, 1.0) if x.size and x.min() >= 0 and x.max() <= 1 else None
+
+
+def _load_inputs(input_file: Path):
+    """The array in `input_file`; `UsageError` naming the file and the format predict reads."""
+    import numpy as np
+
+    if not input_file.is_file():
+        raise UsageError(f"input file {input_file} does not exist")
+    try:
+        inputs = np.load(input_file, allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        inputs = None
+    if not isinstance(inputs, np.ndarray):  # not a .npy (a .json, .csv, .npz, pickle ...)
+        if inputs is not None:
+            inputs.close()
+        raise UsageError(f"{input_file} is not a .npy array file; predict reads {PREDICT_FORMATS}")
+    if not np.issubdtype(inputs.dtype, np.number):
+        raise UsageError(f"{input_file} holds an array of dtype {inputs.dtype}; predict reads "
+                         f"{PREDICT_FORMATS}")
+    return inputs
+
+
+def _check_inputs(inputs, input_file: Path, served, metadata: dict, allow_any_range: bool):
+    """A batch for `served` from the array of `input_file` (a batch, or one example):
+    `UsageError` for another shape, non-finite values, or values outside the range of the
+    data the model was trained on."""
+    import numpy as np
+
+    want = served.input_shape
+    batch = inputs[None] if inputs.ndim == len(want) else inputs
+    fits = batch.ndim == len(want) + 1 and all(
+        w is None or w == got for w, got in zip(want, batch.shape[1:]))
+    if not fits:
+        dims = ", ".join("?" if d is None else str(d) for d in want)
+        raise UsageError(
+            f"{input_file}: input of shape {tuple(inputs.shape)} does not fit the model's input "
+            f"{served.input_name!r}, which takes (batch, {dims}) or one example ({dims}"
+            f"{',' if len(want) == 1 else ''})")
+    if batch.size and not np.isfinite(batch).all():
+        raise UsageError(f"{input_file} holds NaN or infinite values; the model takes finite "
+                         "numbers")
+    dataset = metadata.get("dataset")
+    input_range = metadata.get("input_range")
+    if input_range is None and dataset and "input_range" not in metadata:
+        input_range = _unit_range(dataset)  # exported before the range was recorded
+    if input_range is not None and batch.size and not allow_any_range:
+        low, high = (float(v) for v in input_range)
+        found_low, found_high = float(batch.min()), float(batch.max())
+        if found_low < low or found_high > high:
+            raise UsageError(
+                f"{input_file} holds values from {found_low:g} to {found_high:g}, but the model "
+                f"was trained on {dataset or 'data'!r} in [{low:g}, {high:g}]: scale the inputs "
+                "to that range (e.g. 0-255 pixels / 255), or pass --allow-out-of-range")
+    return batch
+
+
 def cmd_predict(args):
     import numpy as np
 
     from keras_dl.export import METADATA_FILE, ServedModel
 
     input_file = Path(args.input)
-    if not input_file.is_file():
-        raise UsageError(f"input file {input_file} does not exist")
-    try:
-        inputs = np.load(input_file, allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise UsageError(f"{input_file} is not a .npy array file: {error}") from None
+    inputs = _load_inputs(input_file)
     if not Path(args.saved_model).exists():
         raise UsageError(f"{args.saved_model} does not exist")
     served = ServedModel(args.saved_model)
-    outputs = served(inputs)
     metadata_file = served.path / METADATA_FILE
     metadata = json.loads(metadata_file.read_text()) if metadata_file.is_file() else {}
+    outputs = served(_check_inputs(inputs, input_file, served, metadata,
+                                   args.allow_out_of_range))
     names = metadata.get("class_names")
     if args.json:
         print(json.dumps({k: v.tolist() for k, v in outputs.items()}))
@@ -229,22 +337,22 @@ def cmd_predict(args):
 
 
 def cmd_tune(args):
-    import keras_dl
     from keras_dl.tuning import tune
 
-    keras_dl.model_info(args.model)  # unknown model: fail before anything else
-    config = settings.from_arguments(args, args.model, parse_settings(args.builder_kwargs))
+    config = settings.from_arguments(args, args.model, builder_settings(args))
+    # Keras' verbose=1 progress bar writes carriage returns and ANSI colour codes even into a
+    # pipe or a file: there, one plain line an epoch (verbose=2)
     result = tune(
         args.model, directory=args.dir, tuner=args.tuner, max_trials=args.max_trials,
         objective=args.objective, overwrite=args.overwrite, strategy=args.strategy,
-        gpus=args.gpus, **config.settings(),
+        gpus=args.gpus, verbose=1 if _is_terminal(sys.stdout) else 2, **config.settings(),
     )
     print()
     # KerasTuner's own bookkeeping keys (tuner/epochs, ...) stay in trials.json, off the table
     names = sorted({k for t in result.trials for k in t["hyperparameters"]
                     if not k.startswith("tuner/")})
     rows = [
-        (str(rank), t["trial"], "-" if t["score"] is None else f"{t['score']:.4f}",
+        (str(rank), _trial_number(t["trial"]), "-" if t["score"] is None else f"{t['score']:.4f}",
          ", ".join(f"{k}={t['hyperparameters'][k]}" for k in names if k in t["hyperparameters"]))
         for rank, t in enumerate(result.trials, start=1)
     ]
@@ -289,6 +397,18 @@ def cmd_serve(args):
 # --- plumbing -------------------------------------------------------------------------------
 
 
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _trial_number(trial_id) -> str:
+    """A KerasTuner trial as its log numbers it ("Running Trial #1" is trial id "0")."""
+    return str(int(trial_id) + 1) if str(trial_id).isdigit() else str(trial_id)
+
+
 def _print_table(header, rows):
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header) - 1)]
     for row in (header, *rows):
@@ -318,12 +438,13 @@ def add_strategy_options(parser):
 def build_parser() -> argparse.ArgumentParser:
     from keras_dl import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="keras-dl", description="Classic deep learning in Keras 3: train, evaluate, "
         "export and serve the architectures the lectures teach."
     )
     parser.add_argument("--version", action="version", version=f"keras_dl {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.command_names = commands.choices.keys()  # named in "COMMAND is required"
 
     p = commands.add_parser("list", help="registered models with family and parameter count")
     p.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. 'lenet*'")
@@ -360,8 +481,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("predict", help="run a SavedModel on inputs from a .npy file")
     p.add_argument("saved_model", metavar="SAVEDMODEL_DIR",
                    help="BASE/NAME/VERSION, or BASE/NAME for the newest version")
-    p.add_argument("--input", required=True, metavar="FILE.npy")
+    p.add_argument("--input", required=True, metavar="FILE.npy",
+                   help="a batch, or one example, as a .npy file (numpy.save)")
     p.add_argument("--json", action="store_true", help="print the raw outputs as JSON")
+    p.add_argument("--allow-out-of-range", action="store_true",
+                   help="predict on values outside the range of the data the model was "
+                   "trained on (by default refused: [0, 1] for keras_dl's image datasets)")
     p.set_defaults(run=cmd_predict)
 
     p = commands.add_parser("tune", help="hyperparameter search (KerasTuner), resumable; "
@@ -395,8 +520,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)  # before TensorFlow: --help and bad options are fast
     quiet_tensorflow()
-    args = build_parser().parse_args(argv)
     from keras_dl.data import DatasetUnavailableError
 
     try:

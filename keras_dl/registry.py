@@ -175,7 +175,9 @@ def model_info(name: str) -> ModelInfo:
 
 
 def check_builder_kwargs(name: str, kwargs: dict) -> None:
-    """Raise `ValueError` if `kwargs` holds a key the builder of `name` does not take."""
+    """Raise `ValueError` if `kwargs` holds a key the builder of `name` does not take, or a
+    value other than True / False for an argument whose default is a bool (`batch_norm="no"`
+    would otherwise be read for its truth value, silently)."""
     info = model_info(name)
     allowed = info.parameters
     unknown = sorted(set(kwargs) - set(allowed))
@@ -183,6 +185,9 @@ def check_builder_kwargs(name: str, kwargs: dict) -> None:
         raise ValueError(
             f"model {name!r} takes no argument {unknown[0]!r}; allowed: {', '.join(allowed)}"
         )
+    for key, default in info.defaults().items():
+        if isinstance(default, bool) and key in kwargs and not isinstance(kwargs[key], bool):
+            raise ValueError(f"{key} must be True or False, got {kwargs[key]!r}")
 
 
 def create_model(model_name: str, /, **kwargs):

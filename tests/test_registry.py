@@ -1,3 +1,5 @@
+import re
+
 import keras
 import pytest
 
@@ -95,7 +97,7 @@ def test_registration_stores_every_field_as_given(private_registry):
     assert info.pretraining is None
     smoke["width"], defaults["epochs"], options["loss_weights"] = 9, 9, None
     assert (info.smoke_kwargs, info.train_defaults, info.task_options) == (
-        {"width": 1}, {"epochs": 2}, {"loss_weights": [1.0]}), "the registry kept the caller's dicts"
+        {"width": 1}, {"epochs": 2}, {"loss_weights": [1.0]}), "it kept the caller's dicts"
 
 
 def test_registration_defaults(private_registry):
@@ -192,3 +194,18 @@ def test_create_model_checks_before_building(private_registry):
     with pytest.raises(ValueError, match="takes no argument 'depth'"):
         registry.create_model("toy", depth=2)
     assert calls == [5]
+
+
+def test_a_boolean_argument_takes_only_a_bool(private_registry):
+    """Catches batch_norm="no" (or 0) read for its truth value instead of refused, through every
+    path that builds: create_model, train() and the tuner all check through the registry."""
+    def toy(*, batch_norm=False, width=1):
+        return batch_norm
+
+    registry.register_model(family="toy")(toy)
+    for value in ("no", 0, None, "False"):
+        with pytest.raises(ValueError, match=rf"^batch_norm must be True or False, got "
+                                             rf"{re.escape(repr(value))}$"):
+            registry.create_model("toy", batch_norm=value)
+    assert registry.create_model("toy", batch_norm=True) is True
+    registry.check_builder_kwargs("toy", {"width": "any"})  # not boolean: not checked here

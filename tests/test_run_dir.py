@@ -3,6 +3,7 @@ start, resume or refuse; the settings comparison behind a resume; the history a 
 the training clock. Each test names the bug it is there to catch."""
 
 import json
+import re
 
 import pytest
 
@@ -18,8 +19,8 @@ def test_a_new_run_dir_is_made_with_the_config(tmp_path):
     """Catches a fresh run reported as a resume, or its settings not recorded."""
     run = tmp_path / "a" / "run"
     assert prepare_run_dir(run, CONFIG, overwrite=False) is False
-    assert json.loads((run / "config.json").read_text()) == CONFIG
-    assert (run / "config.json").read_text().endswith("}\n")
+    # the record is meant to be read by people too: indented, one setting a line
+    assert (run / "config.json").read_text() == json.dumps(CONFIG, indent=2) + "\n"
 
 
 def test_an_unfinished_run_with_the_same_settings_resumes(tmp_path):
@@ -34,8 +35,9 @@ def test_a_finished_run_is_refused_unless_overwritten(tmp_path):
     """Catches a finished run resumed (or silently replaced) without --overwrite."""
     prepare_run_dir(tmp_path / "run", CONFIG, overwrite=False)
     (tmp_path / "run" / "metrics.json").write_text("{}")
-    with pytest.raises(RunDirError, match=r"already holds a finished run; choose another "
-                                          r"--run-dir or pass --overwrite"):
+    with pytest.raises(RunDirError, match=re.escape(
+            f"run dir {str(tmp_path / 'run')!r} already holds a finished run; choose another "
+            "run dir (--run-dir, run_dir=) or pass --overwrite (overwrite=True) to start it over")):
         prepare_run_dir(tmp_path / "run", CONFIG, overwrite=False)
     assert (tmp_path / "run" / "metrics.json").exists()
     assert prepare_run_dir(tmp_path / "run", {**CONFIG, "epochs": 5}, overwrite=True) is False
@@ -46,8 +48,9 @@ def test_a_finished_run_is_refused_unless_overwritten(tmp_path):
 def test_an_unfinished_run_with_other_settings_names_the_first_difference(tmp_path):
     """Catches a resume under changed settings, or an error that hides which setting changed."""
     prepare_run_dir(tmp_path, CONFIG, overwrite=False)
-    with pytest.raises(RunDirError, match=r"holds an unfinished run with epochs=3, not 4; rerun "
-                                          r"with its settings to resume, or pass --overwrite"):
+    with pytest.raises(RunDirError, match=re.escape(
+            f"run dir {str(tmp_path)!r} holds an unfinished run with epochs=3, not 4; rerun "
+            "with its settings to resume, or pass --overwrite (overwrite=True)")):
         prepare_run_dir(tmp_path, {**CONFIG, "epochs": 4, "seed": 1}, overwrite=False)
     assert json.loads((tmp_path / "config.json").read_text()) == CONFIG
 
@@ -57,7 +60,9 @@ def test_a_folder_of_other_files_is_refused_but_worker_folders_are_not(tmp_path)
     because another worker made its folder first."""
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
-    with pytest.raises(RunDirError, match=r"is not empty and holds no keras_dl run"):
+    with pytest.raises(RunDirError, match=re.escape(
+            f"run dir {str(tmp_path / 'other')!r} is not empty and holds no keras_dl run; "
+            "choose another run dir (--run-dir, run_dir=)")):
         prepare_run_dir(tmp_path / "other", CONFIG, overwrite=False)
     assert not (tmp_path / "other" / "config.json").exists()
     for held in ("workers", "backup"):
@@ -90,8 +95,10 @@ def test_optional_records_count_as_their_default_where_absent(tmp_path):
 def test_a_config_that_is_not_a_runs_settings_is_refused(tmp_path, content):
     """Catches a traceback (or a resume) on a config.json that is not a settings object."""
     (tmp_path / "config.json").write_text(content)
-    with pytest.raises(RunDirError, match=r"has a config.json that is not a keras_dl run's "
-                                          r"settings; choose another --run-dir"):
+    with pytest.raises(RunDirError, match=re.escape(
+            f"run dir {str(tmp_path)!r} has a config.json that is not a keras_dl run's "
+            "settings; choose another run dir (--run-dir, run_dir=) or pass --overwrite "
+                          "(overwrite=True)")):
         changed_setting(tmp_path, CONFIG)
 
 

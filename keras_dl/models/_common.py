@@ -56,6 +56,21 @@ def check_bool(name, value):
     return value
 
 
+def boolean_parameters(builder) -> tuple[str, ...]:
+    """The builder's arguments whose default is True or False: each takes a bool and nothing
+    else (`"no"` or `0` would otherwise be read for its truth value, silently)."""
+    return tuple(name for name, parameter in inspect.signature(builder).parameters.items()
+                 if isinstance(parameter.default, bool))
+
+
+def check_boolean_arguments(builder, kwargs: dict) -> None:
+    """`ValueError` naming the first argument in `kwargs` that the builder's signature makes
+    boolean (its default is True or False) and that is not a bool."""
+    for name in boolean_parameters(builder):
+        if name in kwargs:
+            check_bool(name, kwargs[name])
+
+
 def check_choice(name, value, choices):
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)

@@ -36,22 +36,23 @@ def prepare_run_dir(run_dir: Path, config: dict, overwrite: bool) -> bool:
                                     for p in run_dir.iterdir()):
             raise RunDirError(
                 f"run dir {str(run_dir)!r} is not empty and holds no keras_dl run; "
-                "choose another --run-dir"
+                "choose another run dir (--run-dir, run_dir=)"
             )
         run_dir.mkdir(parents=True, exist_ok=True)
         config_file.write_text(json.dumps(config, indent=2) + "\n")
         return False
     if (run_dir / "metrics.json").exists():
         raise RunDirError(
-            f"run dir {str(run_dir)!r} already holds a finished run; choose another --run-dir "
-            "or pass --overwrite to start it over"
+            f"run dir {str(run_dir)!r} already holds a finished run; choose another run dir "
+            "(--run-dir, run_dir=) or pass --overwrite (overwrite=True) to start it over"
         )
     changed = changed_setting(run_dir, config)
     if changed:
         key, held, wanted = changed
         raise RunDirError(
             f"run dir {str(run_dir)!r} holds an unfinished run with {key}={held!r}, "
-            f"not {wanted!r}; rerun with its settings to resume, or pass --overwrite"
+            f"not {wanted!r}; rerun with its settings to resume, or pass --overwrite "
+            "(overwrite=True)"
         )
     return True
 
@@ -72,7 +73,8 @@ def changed_setting(run_dir, config: dict):
         held = None
     if not isinstance(held, dict):
         raise RunDirError(f"run dir {str(run_dir)!r} has a config.json that is not a keras_dl "
-                          "run's settings; choose another --run-dir or pass --overwrite")
+                          "run's settings; choose another run dir (--run-dir, run_dir=) or "
+                          "pass --overwrite (overwrite=True)")
     for key in [*config, *(key for key in OPTIONAL_RECORDS if key not in config)]:
         default = OPTIONAL_RECORDS.get(key)
         if held.get(key, default) != config.get(key, default):
