@@ -243,3 +243,103 @@ def test_a_state_from_another_epoch_is_not_restored(tmp_path, capsys):
     assert "state is from epoch 2, the backup resumes at epoch 3" in capsys.readouterr().err
     assert ("EarlyStopping", "best", None) in probe.begin  # afresh, as before this state existed
     assert probe.epochs[0] == 3 and probe.epochs[-1] > 4
+
+
+# --- MonitorState unit by unit: what it writes, and what it puts back in each situation
+
+def _early_stopping(restore=True):
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", patience=3,
+                                             restore_best_weights=restore)
+    callback.on_train_begin()
+    return callback
+
+
+def _state_after_epoch_2(directory, callbacks):
+    """Early stopping (and any others) as they are after epoch 2 of RESUME_SCRIPT, saved."""
+    early, *_ = callbacks
+    early.wait, early.best, early.best_epoch = 1, 0.5, 1
+    early.best_weights = [np.full((2, 2), 7.0, "float32"), np.arange(3, dtype="float32")]
+    saver = training.MonitorState(directory, callbacks)
+    saver.on_train_begin()
+    saver.on_epoch_end(1)  # epoch 1 made the best weights: they are saved
+    saver.on_epoch_end(2)
+    return early.best_weights
+
+
+def _resumed(directory, callbacks, epoch):
+    for callback in callbacks:
+        callback.on_train_begin()
+    state = training.MonitorState(directory, callbacks)
+    assert state.restored_from is None  # catches a "restored" value before any resume
+    state.on_train_begin()
+    state.on_epoch_begin(epoch)
+    return state
+
+
+def test_monitor_state_file_names_each_monitor_by_its_type(tmp_path):
+    """Catches state keys that older run dirs' monitor_state.json would not match (keyed by
+    callback type and position), and a non-monitoring callback saved as one."""
+    callbacks = [_early_stopping(), keras.callbacks.History(),
+                 keras.callbacks.ReduceLROnPlateau(monitor="val_loss")]
+    _state_after_epoch_2(tmp_path, callbacks)
+    saved = json.loads((tmp_path / "monitor_state.json").read_text())
+    assert saved["epoch"] == 3 and saved["best_weights_epoch"] == 1
+    assert sorted(saved["monitors"]) == ["EarlyStopping_0", "ReduceLROnPlateau_2"]
+    assert saved["monitors"]["EarlyStopping_0"] == {"wait": 1, "best": 0.5, "best_epoch": 1}
+
+
+@pytest.mark.parametrize("epoch", [1, 3])
+def test_monitor_state_is_put_back_at_the_epoch_it_was_saved_for(tmp_path, epoch):
+    """Catches a state not restored at a resume from epoch 1 (an off-by-one on 'epoch 0 means
+    a fresh run'), and best weights not restored with it."""
+    callbacks = [_early_stopping()]
+    best = _state_after_epoch_2(tmp_path, callbacks)
+    if epoch != 3:
+        saved = json.loads((tmp_path / "monitor_state.json").read_text())
+        (tmp_path / "monitor_state.json").write_text(json.dumps({**saved, "epoch": epoch}))
+    fresh = [_early_stopping()]
+    state = _resumed(tmp_path, fresh, epoch)
+    assert state.restored_from == epoch
+    assert (fresh[0].wait, fresh[0].best, fresh[0].best_epoch) == (1, 0.5, 1)
+    assert all(np.array_equal(a, b) for a, b in zip(fresh[0].best_weights, best))
+
+
+def test_a_fresh_run_ignores_a_leftover_state_and_a_resume_without_one_starts_afresh(
+        tmp_path, capsys):
+    """Catches a fresh run (epoch 0) reading a leftover state (and warning about it), and a
+    resume whose backup has no state file crashing instead of monitoring afresh."""
+    _state_after_epoch_2(tmp_path / "leftover", [_early_stopping()])
+    fresh = [_early_stopping()]
+    assert _resumed(tmp_path / "leftover", fresh, 0).restored_from is None
+    assert fresh[0].wait == 0 and fresh[0].best_weights is None
+    assert capsys.readouterr().err == ""
+    (tmp_path / "empty").mkdir()
+    assert _resumed(tmp_path / "empty", [_early_stopping()], 3).restored_from is None
+
+
+def test_a_state_missing_monitors_restores_what_it_has(tmp_path):
+    """Catches a crash on a state written without a callback's entry (a monitor added since)
+    or without the monitors table at all."""
+    _state_after_epoch_2(tmp_path, [_early_stopping()])
+    added = keras.callbacks.ReduceLROnPlateau(monitor="val_loss")
+    callbacks = [_early_stopping(), added]
+    _resumed(tmp_path, callbacks, 3)
+    assert callbacks[0].best == 0.5 and added.wait == 0
+    (tmp_path / "monitor_state.json").write_text(json.dumps({"epoch": 3}))
+    plain = [_early_stopping()]
+    assert _resumed(tmp_path, plain, 3).restored_from == 3
+    assert plain[0].wait == 0
+
+
+def test_best_weights_go_back_only_to_early_stopping_that_restores_them(tmp_path):
+    """Catches best weights pushed into early stopping without restore_best_weights, or into a
+    callback that keeps none (a checkpoint or plateau schedule with a matching best epoch)."""
+    _state_after_epoch_2(tmp_path, [_early_stopping()])
+    checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"),
+                                                 monitor="val_loss", save_best_only=True)
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss")
+    plateau.best_epoch = 1  # as if it kept one: it still takes no weights
+    no_restore = _early_stopping(restore=False)
+    state = _resumed(tmp_path, [no_restore, checkpoint, plateau], 3)
+    assert state.restored_from == 3
+    assert no_restore.best == 0.5 and no_restore.best_weights is None

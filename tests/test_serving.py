@@ -1,6 +1,7 @@
 """The local TF-Serving-compatible server, called with a real HTTP client and the official stub."""
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -36,7 +37,12 @@ def exported(tmp_path_factory):
     return base, model
 
 
-@pytest.fixture(scope="module")
+# scripts/mutation.py sets "function": mutmut runs, for a mutant, only the tests that called the
+# mutated function, and a module-scoped server is started inside the first test that asks for it
+SERVER_SCOPE = os.environ.get("KERAS_DL_SERVER_FIXTURE_SCOPE", "module")
+
+
+@pytest.fixture(scope=SERVER_SCOPE)
 def server(exported):
     base, _ = exported
     with ModelServer(base, rest_port=0, grpc_port=0, max_request_bytes=2_000_000) as running:
