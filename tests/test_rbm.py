@@ -2,6 +2,7 @@
 monitoring, likelihoods (exact, AIS, pseudo-likelihood) and the "rbm" pre-training unit."""
 
 import itertools
+import re
 
 import keras
 import numpy as np
@@ -483,3 +484,93 @@ def test_auto_visible_units_give_a_gaussian_bottom_under_bernoulli_layers():
     assert [unit.layer.visible for unit in result.units] == ["gaussian", "bernoulli"]
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
         pretraining.greedy_pretrain(x, (5,), "rbm", epochs=1, batch_size=16, learning_rate=0.01)
+
+
+# --- construction: the refusals, the defaults a user relies on, the weights it makes
+
+@pytest.mark.parametrize("argument, name", [("units", "units (hidden layer size)"),
+                                            ("k", "k (Gibbs steps of CD-k)"),
+                                            ("chains", "chains (persistent chains)")])
+def test_counts_must_be_positive_integers(argument, name):
+    """Catches a count of 0, a bool, a float or a string accepted (or 1 refused)."""
+    base = {"units": 3}
+    for bad in (0, -2, True, 2.5, "4"):
+        with pytest.raises(ValueError, match=rf"^RBM {re.escape(name)} must be a positive "
+                                             rf"integer, got {re.escape(repr(bad))}$"):
+            RBM(**{**base, argument: bad})
+    assert getattr(RBM(**{**base, argument: 1}), argument) == 1
+
+
+def test_choices_are_refused_naming_the_allowed_values():
+    """Catches an unknown visible type or positive phase accepted, or a message that hides
+    what is allowed."""
+    with pytest.raises(ValueError, match=r"^RBM visible must be one of bernoulli, gaussian; "
+                                         r"got 'poisson'$"):
+        RBM(3, visible="poisson")
+    with pytest.raises(ValueError, match=r"^RBM positive_phase must be one of probabilities, "
+                                         r"samples; got 'sample'$"):
+        RBM(3, positive_phase="sample")
+
+
+def test_defaults_are_cd1_with_64_chains_and_a_small_seeded_normal_init():
+    """Catches changed defaults (CD-1, 64 persistent chains, W ~ N(0, 0.01²), zero biases,
+    Hinton's guide) and a seed that does not make the weights and the samples repeat."""
+    layer = RBM(400, seed=7)
+    assert (layer.k, layer.chains, layer.persistent, layer.visible) == (1, 64, False,
+                                                                         "bernoulli")
+    assert layer.positive_phase == "probabilities" and layer.sample_chain_visible is True
+    layer.build((None, 300))
+    kernel = np.asarray(layer.kernel)
+    assert abs(kernel.mean()) < 5e-4 and abs(kernel.std() - 0.01) < 5e-4
+    assert not np.asarray(layer.visible_bias).any() and not np.asarray(layer.hidden_bias).any()
+    again = RBM(400, seed=7)
+    again.build((None, 300))
+    np.testing.assert_array_equal(np.asarray(again.kernel), kernel)
+    other = RBM(400, seed=8)
+    other.build((None, 300))
+    assert not np.array_equal(np.asarray(other.kernel), kernel)
+    v = np.random.default_rng(0).random((4, 300)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(layer.sample_hidden(v)),
+                                  np.asarray(again.sample_hidden(v)))
+    assert RBM(3, seed=7).get_config()["seed"] == 7
+
+
+def test_a_given_kernel_initializer_is_used():
+    """Catches the user's kernel_initializer replaced by the default."""
+    layer = RBM(3, kernel_initializer="ones")
+    layer.build((None, 2))
+    np.testing.assert_array_equal(np.asarray(layer.kernel), np.ones((2, 3)))
+
+
+def test_build_makes_the_weights_and_refuses_images():
+    """Catches weights of the wrong shape, persistent chains that train or start non-zero, and
+    an image batch accepted without flattening."""
+    layer = RBM(3, persistent=True, chains=5)
+    layer.build((None, 4))
+    assert tuple(layer.kernel.shape) == (4, 3)
+    assert tuple(layer.visible_bias.shape) == (4,) and tuple(layer.hidden_bias.shape) == (3,)
+    assert tuple(layer.persistent_chains.shape) == (5, 4)
+    assert not np.asarray(layer.persistent_chains).any()
+    assert layer.persistent_chains in layer.non_trainable_weights
+    assert len(layer.trainable_weights) == 3
+    assert layer.compute_output_shape((None, 4)) == (None, 3)
+    with pytest.raises(ValueError, match=r"^RBM takes vectors of shape \(batch, visible units\); "
+                                         r"got \(None, 4, 4\) \(flatten images first\)$"):
+        RBM(3).build((None, 4, 4))
+    with pytest.raises(ValueError, match=r"got \(None, None\)"):
+        RBM(3).build((None, None))
+
+
+def test_gaussian_visible_units_log_no_pseudo_likelihood():
+    """Catches the flip-one-unit pseudo-likelihood (binary units only) logged for a Gaussian
+    RBM, and the reconstruction error not logged for a binary one."""
+    x = np.random.default_rng(0).random((16, 5)).astype("float32")
+    logged = {}
+    for visible in ("bernoulli", "gaussian"):
+        inputs = keras.Input((5,))
+        model = keras.Model(inputs, RBM(3, visible=visible, seed=1)(inputs))
+        model.compile(keras.optimizers.SGD(0.01))
+        logged[visible] = set(model.fit(x, batch_size=8, epochs=1, verbose=0).history)
+    assert "pseudo_log_likelihood" in logged["bernoulli"]
+    assert "pseudo_log_likelihood" not in logged["gaussian"]
+    assert "reconstruction_error" in logged["bernoulli"] & logged["gaussian"]
