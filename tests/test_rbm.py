@@ -574,3 +574,70 @@ def test_gaussian_visible_units_log_no_pseudo_likelihood():
     assert "pseudo_log_likelihood" in logged["bernoulli"]
     assert "pseudo_log_likelihood" not in logged["gaussian"]
     assert "reconstruction_error" in logged["bernoulli"] & logged["gaussian"]
+
+
+def _layer_with_weights(visible="bernoulli", seed=0):
+    rng = np.random.default_rng(seed)
+    layer = RBM(3, visible=visible, seed=seed)
+    layer.build((None, 4))
+    weights = [rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=3)]
+    layer.set_weights([w.astype("float32") for w in weights])
+    return layer, weights
+
+
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_energies_match_numpy_per_example(visible):
+    """Catches a visible term of the wrong unit type, energies summed over the batch instead of
+    per example, and float64 / integer inputs refused (numpy's defaults)."""
+    layer, (kernel, b, c) = _layer_with_weights(visible)
+    v = np.array([[0, 1, 1, 0], [1, 1, 0, 1], [0, 0, 0, 1]], dtype="float64")
+    h = np.array([[1, 0, 1], [0, 0, 1], [1, 1, 1]], dtype="float64")
+    visible_term = (-(v @ b) if visible == "bernoulli" else 0.5 * ((v - b) ** 2).sum(-1))
+    free = visible_term - np.logaddexp(0, c + v @ kernel).sum(-1)
+    energy = visible_term - ((c + v @ kernel) * h).sum(-1)
+    np.testing.assert_allclose(np.asarray(layer.free_energy(v)), free, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(layer.energy(v, h)), energy, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(layer.hidden_probabilities(v.astype("int64"))),
+                               sigmoid(c + v @ kernel), rtol=1e-5)
+    assert np.asarray(layer.gibbs(v)).dtype == np.float32
+
+
+def test_gibbs_runs_one_step_by_default_and_refuses_bad_steps():
+    """Catches a default of more than one Gibbs step, and a bool or float step count run."""
+    v = (np.random.default_rng(1).random((6, 4)) < 0.5).astype("float32")
+    chains = {}
+    for steps in (None, 1, 2):
+        layer, _ = _layer_with_weights(seed=5)
+        chains[steps] = np.asarray(layer.gibbs(v) if steps is None else layer.gibbs(v, steps))
+    np.testing.assert_array_equal(chains[None], chains[1])
+    assert not np.array_equal(chains[1], chains[2])
+    layer, _ = _layer_with_weights()
+    for bad in (0, True, 1.5):
+        with pytest.raises(ValueError, match=rf"^gibbs steps must be a positive integer, got "
+                                             rf"{re.escape(repr(bad))}$"):
+            layer.gibbs(v, bad)
+
+
+def test_bernoulli_inputs_outside_0_1_are_refused_in_one_line():
+    """Catches values above 1 (1.5) or below 0 fed to binary units, and a message that does
+    not give the range found and the way out."""
+    layer, _ = _layer_with_weights()
+    for bad, low, high in ((1.5, 0, 1.5), (-0.25, -0.25, 1)):
+        v = np.array([[0, 1, bad, 0]], "float32")
+        with pytest.raises(ValueError, match=re.escape(
+                f"a Bernoulli RBM's visible values must lie in [0, 1]; got values in "
+                f"[{low:.4g}, {high:.4g}] (scale the data to [0, 1], or use visible='gaussian' "
+                "on standardised data)")):
+            layer.free_energy(v)
+    gaussian, _ = _layer_with_weights("gaussian")
+    gaussian.free_energy(np.array([[0, 1, 1.5, -3]], "float32"))  # real-valued: accepted
+
+
+def test_config_round_trip_keeps_the_kernel_initializer():
+    """Catches get_config dropping the user's kernel_initializer (a rebuilt layer would draw
+    the default small normal weights instead)."""
+    layer = RBM(3, kernel_initializer="ones", k=2, persistent=True, chains=4, seed=9)
+    again = RBM.from_config(layer.get_config())
+    again.build((None, 2))
+    np.testing.assert_array_equal(np.asarray(again.kernel), np.ones((2, 3)))
+    assert (again.k, again.persistent, again.chains, again.seed) == (2, True, 4, 9)
