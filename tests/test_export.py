@@ -1,6 +1,7 @@
 """SavedModel export: TF Serving's layout, meaningful names, atomic writes, no overwrite."""
 
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -208,3 +209,172 @@ def test_onnx_export_refuses_models_that_sample_at_inference(tmp_path):
     with pytest.raises(export.ExportError, match="samples at inference.*Random"):
         export.export_onnx(model, tmp_path, "noisy")
     assert not (tmp_path / "onnx" / "noisy").exists()  # refused before anything was written
+
+
+# === Tiny-model tests of the exporter's details =================================================
+
+from types import SimpleNamespace  # noqa: E402
+
+from keras_dl.export import layout as layout_  # noqa: E402
+from keras_dl.export import saved_model as saved_model_  # noqa: E402
+
+
+def _tiny(name="tiny", zeros=False, **input_kwargs):
+    """A one-Dense-layer logits model (all-zero weights with `zeros`, so served == model exactly)."""
+    init = "zeros" if zeros else "glorot_uniform"
+    return keras.Sequential([keras.Input((4,), name="inputs", **input_kwargs),
+                             keras.layers.Dense(3, kernel_initializer=init)], name=name)
+
+
+def _tiny_autoencoder(name="sparse_autoencoder"):
+    """A tiny autoencoder (`code`, `decoder_output` layers) carrying a registered name."""
+    model, _ = _served_differently(0.0, "encode and decode only")
+    return keras.Model(model.inputs[0], model.outputs[0], name=name)
+
+
+def test_metadata_records_every_fact_in_indented_json(tmp_path):
+    """Catches a renamed or dropped key in assets.extra/keras_dl.json, or unindented JSON."""
+    model = _tiny()
+    result = export.export_saved_model(model, tmp_path, "m", metadata={"run": "r1"})
+    text = (result.path / export.METADATA_FILE).read_text()
+    facts = json.loads(text)
+    assert facts == {
+        "model": "tiny", "task": "classification",
+        "input": {"name": "inputs", "shape": [None, 4], "dtype": "float32"},
+        "outputs": ["logits"], "signature": "serving_default",
+        "max_abs_diff": result.max_abs_diff, "keras_dl_version": keras_dl.__version__,
+        "keras_version": keras.__version__, "run": "r1",
+    }
+    assert text == json.dumps(facts, indent=2) + "\n"
+
+
+def test_autoencoder_export_infers_its_task_and_records_endpoints(tmp_path):
+    """Catches a task inferred without the model (falls back to classification) and a lost
+    `endpoints` entry for a model served with encode/decode beside serving_default."""
+    model = _tiny_autoencoder()
+    result = export.export_saved_model(model, tmp_path, "ae")  # no task: from the model's name
+    assert result.output_names == ("reconstruction",)
+    facts = json.loads((result.path / export.METADATA_FILE).read_text())
+    assert facts["task"] == "reconstruction"
+    assert facts["endpoints"] == ["serving_default", "encode", "decode"]
+    loaded = tf.saved_model.load(str(result.path))
+    assert {"serving_default", "encode", "decode"} <= set(loaded.signatures)
+    x = np.random.default_rng(4).random((2, 4), dtype="float32")
+    assert export.verify_saved_model(result.path, model, x) <= 1e-6  # task inferred here too
+
+
+def test_output_names_follow_the_task_or_the_model():
+    """Catches output_names/output_name that drop the model or the task, or pick a second name."""
+    plain, ae = _tiny(), _tiny_autoencoder()
+    assert saved_model_.output_names(plain) == ("logits",)
+    assert saved_model_.output_names(ae) == ("reconstruction",)
+    assert saved_model_.output_names(plain, "reconstruction") == ("reconstruction",)
+    assert saved_model_.output_name(plain) == "logits"
+    assert saved_model_.output_name(ae) == "reconstruction"
+    assert saved_model_.output_name(plain, "reconstruction") == "reconstruction"
+
+
+def test_parity_tolerance_is_inclusive_with_a_one_line_message(tmp_path):
+    """Catches a tolerance check that rejects a difference equal to the tolerance."""
+    assert export.export_saved_model(_tiny(zeros=True), tmp_path, "m", tolerance=0.0).max_abs_diff \
+        == 0.0
+    inputs = keras.Input((4,), name="inputs")
+    zero = keras.layers.Dense(3, kernel_initializer="zeros")(inputs)
+    shifted = keras.Model(inputs, ServedDifferently(0.5)(zero))  # served exactly 0.5 off
+    assert export.export_saved_model(shifted, tmp_path, "s", tolerance=0.5).max_abs_diff == 0.5
+    with pytest.raises(export.ExportError) as info:
+        export.export_saved_model(shifted, tmp_path, "s", tolerance=0.25)
+    assert str(info.value) == ("the reloaded SavedModel differs from the model by 0.5 "
+                               "(tolerance 0.25); nothing was written")
+
+
+def test_verify_inputs_are_used_as_float32_and_staging_is_hidden(tmp_path, monkeypatch):
+    """Catches ignored verify_inputs (or not cast to float32) and a staging directory not
+    named `.tmp-VERSION-*` beside the versions."""
+    seen = []
+    verify = saved_model_.verify_saved_model
+
+    def spy(path, model, inputs, task=None):
+        seen.append((Path(path), inputs))
+        assert Path(path).parent == tmp_path / "m" and (Path(path) / "saved_model.pb").is_file()
+        return verify(path, model, inputs, task)
+
+    monkeypatch.setattr(saved_model_, "verify_saved_model", spy)
+    given = [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0]]  # Python floats: float64 if not cast
+    result = export.export_saved_model(_tiny(), tmp_path, "m", 5, verify_inputs=given)
+    (staging, inputs), = seen
+    assert staging.name.startswith(".tmp-5-") and not staging.exists()
+    assert inputs.dtype == np.float32
+    np.testing.assert_array_equal(inputs, np.asarray(given, "float32"))
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["5"] and result.version == 5
+
+
+def test_sample_inputs_are_eight_reproducible_uniform_rows():
+    """Catches another default count or seed, an unseeded generator, or a variable dimension
+    not sampled as 1."""
+    model = keras.Sequential([keras.Input((None, 3)), keras.layers.Dense(2)])
+    x = saved_model_.sample_inputs(model)
+    assert x.shape == (8, 1, 3) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, saved_model_.sample_inputs(model))
+    np.testing.assert_array_equal(x, np.random.default_rng(0).random((8, 1, 3), dtype="float32"))
+    assert ((0 <= x) & (x < 1)).all()
+
+
+def test_dropout_is_off_in_the_served_graph_and_in_the_parity_check(tmp_path):
+    """Catches serving, or comparing against, the model in training mode (dropout on)."""
+    model = keras.Sequential([keras.Input((64,), name="inputs"), keras.layers.Dropout(0.5),
+                              keras.layers.Dense(3)])
+    result = export.export_saved_model(model, tmp_path, "m")
+    assert result.max_abs_diff <= 1e-6
+    x = np.ones((4, 64), "float32")
+    served = tf.saved_model.load(str(result.path)).signatures["serving_default"](
+        inputs=tf.constant(x))["logits"]
+    np.testing.assert_allclose(served, model(x, training=False), atol=1e-6)
+
+
+def test_input_name_and_spec_follow_the_input_layer():
+    """Catches an input name split on whitespace or not at ':', a lost 'inputs' fallback, and
+    an input spec that forgets the input's dtype."""
+    fake = lambda name: SimpleNamespace(inputs=[SimpleNamespace(name=name)])  # noqa: E731
+    assert saved_model_.input_name(fake("images:0")) == "images"
+    assert saved_model_.input_name(fake("")) == "inputs"
+    assert saved_model_.input_name(_tiny()) == "inputs"
+    spaced = keras.Sequential([keras.Input((4,), name="my input"), keras.layers.Dense(1)])
+    assert saved_model_.input_name(spaced) == "my input"
+    spec = saved_model_.input_spec(_tiny(dtype="float64"))
+    assert (spec.dtype, spec.shape.as_list(), spec.name) == (tf.float64, [None, 4], "inputs")
+
+
+def test_max_abs_diff_refuses_unpaired_outputs():
+    """Catches outputs zipped without strict=True (a missing output silently not compared)."""
+    a = np.zeros((2, 3), "float32")
+    assert saved_model_.max_abs_diff([a, a + 1], [a, a - 1]) == 2.0
+    with pytest.raises(ValueError):
+        saved_model_.max_abs_diff([a, a], [a])
+
+
+def test_multi_input_models_are_refused_by_name(tmp_path):
+    """Catches a multi-input refusal without its message."""
+    a, b = keras.Input((2,), name="a"), keras.Input((2,), name="b")
+    model = keras.Model([a, b], keras.layers.Add()([a, b]), name="two")
+    with pytest.raises(export.ExportError) as info:
+        export.export_saved_model(model, tmp_path, "m")
+    assert str(info.value) == "export needs a model with one input, 'two' has 2"
+    assert not (tmp_path / "m").exists()
+
+
+def test_hidden_names_and_missing_saved_models_are_refused_with_full_messages(tmp_path):
+    """Catches a name starting with '.' (a hidden directory Serving ignores) let through, and a
+    changed 'not a SavedModel directory' message."""
+    with pytest.raises(export.ExportError) as info:
+        layout_.check_name(".hidden")
+    assert str(info.value) == ("model name '.hidden' is not usable as a directory name; "
+                               "use letters, digits, '-', '_'")
+    with pytest.raises(export.ExportError) as info:
+        layout_.check_name("a b")
+    assert str(info.value) == "model name 'a b' may hold only letters, digits, '-', '_' and '.'"
+    assert layout_.check_name("v1.2_b-c") == "v1.2_b-c"
+    with pytest.raises(export.ExportError) as info:
+        layout_.resolve_saved_model_dir(tmp_path)
+    assert str(info.value) == (f"{tmp_path} is not a SavedModel directory (no saved_model.pb) "
+                               "nor a model directory with numeric version subdirectories")

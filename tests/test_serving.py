@@ -319,3 +319,395 @@ def test_serve_rejects_a_missing_base(tmp_path, capsys):
 
     assert cli.main(["serve", "--model-base", str(tmp_path / "none")]) == 2
     assert "is not a directory" in capsys.readouterr().err
+
+
+# --- exact responses, requested versions, limits and the server's lifecycle -------------------
+
+
+def _raw(port, data, timeout=10.0):
+    """Send `data` on a fresh connection and read until the server hangs up."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(data)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+def _split_response(raw):
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return head.decode().split("\r\n"), body
+
+
+def test_rest_metadata_has_the_model_spec_and_only_public_signatures(server):
+    """Catches a wrong or missing `model_spec` (name, signature_name, version) and internal
+    `__saved_model_init_op` signatures leaking into the metadata."""
+    for path in ("/v1/models/lenet5/metadata", "/v1/models/lenet5/versions/1/metadata",
+                 "/v1/models/lenet5/metadata?pretty=1?x=2"):
+        status, body = http(server, "GET", path)
+        assert status == 200, body
+        assert set(body) == {"model_spec", "metadata"}
+        assert body["model_spec"] == {"name": "lenet5", "signature_name": "", "version": "1"}
+        assert set(body["metadata"]) == {"signature_def"}
+        assert set(body["metadata"]["signature_def"]["signature_def"]) == {"serving_default"}
+    status, body = http(server, "GET", "/v1/models/lenet5?verbose=1?x=2")
+    assert status == 200 and [s["version"] for s in body["model_version_status"]] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "method, path, payload, raw, status_code, message",
+    [
+        ("POST", "/v1/models/lenet5:predict", None, b"[1, 2]", 400,
+         "request body must be a JSON object"),
+        ("POST", "/v1/models/lenet5:predict", {"rows": []}, None, 400,
+         "Missing 'inputs' or 'instances' key"),
+        ("POST", "/v1/models/lenet5:predict", {"instances": [[0.0]], "inputs": [[0.0]]}, None,
+         400, "Only one of 'inputs' or 'instances' may be given"),
+        ("POST", "/v1/models/lenet5:predict", {"instances": []}, None, 400,
+         "'instances' must be a non-empty JSON list"),
+        ("POST", "/v1/models/lenet5:predict", {"instances": "abc"}, None, 400,
+         "'instances' must be a non-empty JSON list"),
+        ("POST", "/v1/models/lenet5:predict", {"inputs": {"images": [[0]], "pixels": [[0]]}},
+         None, 400, "input names ['images', 'pixels'] do not match the signature's input "
+                    "\"images\""),
+        ("POST", "/v1/models/lenet5:predict", None, b"", 400,
+         "JSON Parse error: Expecting value: line 1 column 1 (char 0)"),
+        ("GET", "/v1/models/lenet5:predict", None, None, 400, "predict takes POST"),
+        ("POST", "/v1/models/lenet5/metadata", {"instances": [[0.0]]}, None, 400,
+         "POST is for :predict, not /v1/models/lenet5/metadata"),
+        ("GET", "/v1/models/lenet5/versions/9", None, None, 404,
+         "Servable not found for request: Specific(lenet5, 9)"),
+        ("GET", "/v1/models/lenet5/versions/9/metadata", None, None, 404,
+         "Servable not found for request: Specific(lenet5, 9)"),
+    ],
+)
+def test_rest_error_messages_are_exact(server, method, path, payload, raw, status_code, message):
+    """Catches a REST error answered with the wrong status or a changed/missing message."""
+    status, body = http(server, method, path, payload, raw=raw)
+    assert (status, body) == (status_code, {"error": message})
+
+
+def test_unexpected_failures_are_500_over_rest_and_internal_over_grpc(server, monkeypatch):
+    """Catches an unexpected exception answered without HTTP 500 / gRPC INTERNAL and the
+    exception's type and message."""
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(server.repository, "versions", boom)
+    monkeypatch.setattr(server.repository, "get", boom)
+    assert http(server, "GET", "/v1/models/lenet5") == (500, {"error": "RuntimeError: disk on fire"})
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "lenet5"
+        request.inputs["images"].CopyFrom(tf.make_tensor_proto(images(1)))
+        with pytest.raises(grpc.RpcError) as error:
+            prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=60)
+    assert error.value.code() == grpc.StatusCode.INTERNAL
+    assert error.value.details() == "RuntimeError: disk on fire"
+
+
+def test_rest_response_headers_and_keep_alive(server):
+    """Catches missing/misspelt Content-Type, Content-Length and Server headers, and a
+    keep-alive connection that breaks on its second request."""
+    request = b"GET /v1/models/lenet5 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    last = b"GET /v1/models/lenet5 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    raw = _raw(server.rest_port, request + last)
+    expected = json.dumps(http(server, "GET", "/v1/models/lenet5")[1]).encode()
+    assert raw.count(b"HTTP/1.1 200 OK\r\n") == 2
+    first, rest = raw.split(b"\r\n\r\n", 1)
+    lines = first.decode().split("\r\n")
+    assert lines[0] == "HTTP/1.1 200 OK"
+    assert lines[1].startswith("Server: keras_dl-serving ")
+    assert "Content-Type: application/json" in lines
+    assert f"Content-Length: {len(expected)}" in lines
+    assert rest.startswith(expected + b"HTTP/1.1 200 OK\r\n") and rest.endswith(expected)
+
+
+def test_rest_request_size_limit_is_exact_and_oversized_bodies_are_dropped(exported):
+    """Catches an off-by-one at max_request_bytes, a server that ignores the argument, a
+    drained body cut short or read too far, a bad Content-Length not reported as -1, a body
+    read without Content-Length, and a connection kept open after 413."""
+    base, _ = exported
+    limit = 300_000  # 4 × the limit exceeds the 1 MiB chunks an oversized body is read in
+    with ModelServer(base, rest_port=0, grpc_port=None, max_request_bytes=limit) as small:
+        port = small.rest_port
+        body = b'{"instances": [[1.0, 2.0]]}'
+        status, answer = http(small, "POST", "/v1/models/lenet5:predict", raw=body.ljust(limit))
+        assert status == 400 and "does not fit" in answer["error"]
+        status, answer = http(small, "POST", "/v1/models/lenet5:predict",
+                              raw=body.ljust(limit + 1))
+        assert (status, answer) == (413, {"error": f"request of {limit + 1} bytes is larger "
+                                                   f"than the server's limit of {limit} bytes"})
+
+        def post(length):
+            return (f"POST /v1/models/lenet5:predict HTTP/1.1\r\nHost: x\r\n"
+                    f"Content-Length: {length}\r\n\r\n").encode()
+
+        # no body sent at all: answered at once (nothing is waited for), then hung up
+        for length, shown in (("abc", -1), (4 * limit + 1, 4 * limit + 1), (10**9, 10**9)):
+            head, answer = _split_response(_raw(port, post(length), timeout=5))
+            assert head[0] == "HTTP/1.1 413 Request Entity Too Large"
+            assert json.loads(answer) == {"error": f"request of {shown} bytes is larger than "
+                                                   f"the server's limit of {limit} bytes"}
+        # up to 4 × the limit, the whole body is read before the answer
+        for length in (4 * limit, (1 << 20) + 1):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                connection.sendall(post(length) + b" " * (length - 1))
+                connection.settimeout(1.0)
+                with pytest.raises(socket.timeout):
+                    connection.recv(65536)
+                connection.settimeout(10)
+                connection.sendall(b" ")
+                received = b""
+                while chunk := connection.recv(65536):  # the server hangs up after the 413
+                    received += chunk
+            head, answer = _split_response(received)
+            assert head[0] == "HTTP/1.1 413 Request Entity Too Large"
+            assert json.loads(answer)["error"].startswith(f"request of {length} bytes")
+        # without Content-Length the body is empty: a JSON error, not a wait for one byte
+        head, answer = _split_response(_raw(port, b"POST /v1/models/lenet5:predict HTTP/1.1\r\n"
+                                                  b"Host: x\r\nConnection: close\r\n\r\n",
+                                            timeout=5))
+        assert head[0] == "HTTP/1.1 400 Bad Request"
+        assert json.loads(answer)["error"].startswith("JSON Parse error")
+
+
+def test_grpc_message_size_limits_follow_max_request_bytes(exported):
+    """Catches gRPC ignoring max_request_bytes for received requests or sent responses."""
+    base, _ = exported
+    with ModelServer(base, rest_port=None, grpc_port=0, max_request_bytes=100) as small:
+        with grpc.insecure_channel(f"127.0.0.1:{small.grpc_port}") as channel:
+            stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+            request = predict_pb2.PredictRequest()
+            request.model_spec.name = "lenet5"
+            request.inputs["images"].CopyFrom(tf.make_tensor_proto(images(1)))
+            with pytest.raises(grpc.RpcError) as error:
+                stub.Predict(request, timeout=60)
+            assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "Received message larger than max" in error.value.details()
+            metadata_request = get_model_metadata_pb2.GetModelMetadataRequest()
+            metadata_request.model_spec.name = "lenet5"
+            metadata_request.metadata_field.append("signature_def")
+            assert metadata_request.ByteSize() < 100  # the request fits, the answer does not
+            with pytest.raises(grpc.RpcError) as error:
+                stub.GetModelMetadata(metadata_request, timeout=60)
+            assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "Sent message larger than max" in error.value.details()
+
+
+@pytest.fixture(scope="module")
+def two_versions(tmp_path_factory):
+    base = tmp_path_factory.mktemp("two_versions")
+    models = {version: _tiny_mlp() for version in (1, 2)}
+    for version, model in models.items():
+        export_saved_model(model, base, "m", version)
+    return base, models
+
+
+def test_requested_versions_are_served_over_rest_and_grpc(two_versions):
+    """Catches `versions/V` or `model_spec.version` being ignored (the newest answering
+    instead) and NOT_FOUND errors over gRPC without Serving's message."""
+    base, models = two_versions
+    x = np.random.default_rng(3).random((2, 4), dtype="float32")
+    old, new = np.asarray(models[1](x)), np.asarray(models[2](x))
+    assert not np.allclose(old, new, atol=1e-4)
+    with ModelServer(base, rest_port=0, grpc_port=0) as server:
+        assert http(server, "GET", "/v1/models/m/versions/1")[1] == {"model_version_status": [
+            {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK",
+                                                              "error_message": ""}}]}
+        assert [s["version"] for s in http(server, "GET", "/v1/models/m")[1][
+            "model_version_status"]] == ["2", "1"]
+        for version, expected in ((1, old), (2, new)):
+            status, body = http(server, "GET", f"/v1/models/m/versions/{version}/metadata")
+            assert body["model_spec"] == {"name": "m", "signature_name": "",
+                                          "version": str(version)}
+            status, body = http(server, "POST", f"/v1/models/m/versions/{version}:predict",
+                                {"instances": x.tolist()})
+            np.testing.assert_allclose(body["predictions"], expected, atol=1e-5)
+        np.testing.assert_allclose(http(server, "POST", "/v1/models/m:predict",
+                                        {"instances": x.tolist()})[1]["predictions"], new,
+                                   atol=1e-5)
+
+        with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+            stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+            models_stub = model_service_pb2_grpc.ModelServiceStub(channel)
+            for version, expected in ((1, old), (2, new), (None, new)):
+                request = predict_pb2.PredictRequest()
+                request.model_spec.name = "m"
+                if version is not None:
+                    request.model_spec.version.value = version
+                request.inputs["inputs"].CopyFrom(tf.make_tensor_proto(x))
+                response = stub.Predict(request, timeout=60)
+                assert response.model_spec.name == "m"
+                assert response.model_spec.version.value == (version or 2)
+                assert response.model_spec.signature_name == "serving_default"
+                np.testing.assert_allclose(
+                    tf.make_ndarray(response.outputs["probabilities"]), expected, atol=1e-5)
+
+                metadata_request = get_model_metadata_pb2.GetModelMetadataRequest()
+                metadata_request.model_spec.name = "m"
+                if version is not None:
+                    metadata_request.model_spec.version.value = version
+                metadata_request.metadata_field.append("signature_def")
+                metadata = stub.GetModelMetadata(metadata_request, timeout=60)
+                assert metadata.model_spec.name == "m"
+                assert metadata.model_spec.version.value == (version or 2)
+                signatures = get_model_metadata_pb2.SignatureDefMap()
+                metadata.metadata["signature_def"].Unpack(signatures)
+                assert set(signatures.signature_def) == {"serving_default"}
+
+                status_request = get_model_status_pb2.GetModelStatusRequest()
+                status_request.model_spec.name = "m"
+                if version is not None:
+                    status_request.model_spec.version.value = version
+                statuses = models_stub.GetModelStatus(status_request, timeout=60)
+                assert [s.version for s in statuses.model_version_status] == (
+                    [version] if version else [2, 1])
+                assert all(s.state == get_model_status_pb2.ModelVersionStatus.AVAILABLE
+                           for s in statuses.model_version_status)
+
+            # a version that does not exist: NOT_FOUND with Serving's message, from all three
+            missing = predict_pb2.PredictRequest()
+            missing.model_spec.name = "m"
+            missing.model_spec.version.value = 3
+            missing.inputs["inputs"].CopyFrom(tf.make_tensor_proto(x))
+            metadata_missing = get_model_metadata_pb2.GetModelMetadataRequest()
+            metadata_missing.model_spec.name = "m"
+            metadata_missing.model_spec.version.value = 3
+            metadata_missing.metadata_field.append("signature_def")
+            status_missing = get_model_status_pb2.GetModelStatusRequest()
+            status_missing.model_spec.name = "m"
+            status_missing.model_spec.version.value = 3
+            for call, request in ((stub.Predict, missing),
+                                  (stub.GetModelMetadata, metadata_missing),
+                                  (models_stub.GetModelStatus, status_missing)):
+                with pytest.raises(grpc.RpcError) as error:
+                    call(request, timeout=60)
+                assert error.value.code() == grpc.StatusCode.NOT_FOUND
+                assert error.value.details() == "Servable not found for request: Specific(m, 3)"
+            nosuch = get_model_status_pb2.GetModelStatusRequest()
+            nosuch.model_spec.name = "nosuch"
+            with pytest.raises(grpc.RpcError) as error:
+                models_stub.GetModelStatus(nosuch, timeout=60)
+            assert error.value.code() == grpc.StatusCode.NOT_FOUND
+            assert error.value.details() == "Servable not found for request: Latest(nosuch)"
+
+            bad_fields = get_model_metadata_pb2.GetModelMetadataRequest()
+            bad_fields.model_spec.name = "m"
+            with pytest.raises(grpc.RpcError) as error:
+                stub.GetModelMetadata(bad_fields, timeout=60)
+            assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert error.value.details() == "metadata_field must be exactly ['signature_def']"
+
+
+def test_several_outputs_come_back_per_row_and_per_column(server, exported, monkeypatch):
+    """Catches multi-output predictions in the wrong REST layout (rows of objects / a dict of
+    columns) and gRPC's output_filter dropping the requested output or stopping early."""
+    from keras_dl.export.served import ServedModel
+
+    _, model = exported
+    call = ServedModel.__call__
+
+    def two_outputs(self, inputs):
+        outputs = dict(call(self, inputs))
+        outputs["label"] = np.argmax(outputs["probabilities"], axis=-1).astype("int64")
+        return outputs
+
+    monkeypatch.setattr(ServedModel, "__call__", two_outputs)
+    x = images(3, seed=4)
+    probabilities = np.asarray(model(x))
+    labels = probabilities.argmax(-1).tolist()
+    status, body = http(server, "POST", "/v1/models/lenet5:predict", {"instances": x.tolist()})
+    assert status == 200 and set(body) == {"predictions"} and len(body["predictions"]) == 3
+    for row, p, label in zip(body["predictions"], probabilities, labels):
+        assert set(row) == {"probabilities", "label"} and row["label"] == label
+        np.testing.assert_allclose(row["probabilities"], p, atol=1e-5)
+    status, body = http(server, "POST", "/v1/models/lenet5:predict", {"inputs": x.tolist()})
+    assert status == 200 and set(body) == {"outputs"}
+    assert set(body["outputs"]) == {"probabilities", "label"}
+    assert body["outputs"]["label"] == labels
+    np.testing.assert_allclose(body["outputs"]["probabilities"], probabilities, atol=1e-5)
+
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "lenet5"
+        request.inputs["images"].CopyFrom(tf.make_tensor_proto(x))
+        assert set(stub.Predict(request, timeout=60).outputs) == {"probabilities", "label"}
+        request.output_filter.append("label")
+        response = stub.Predict(request, timeout=60)
+        assert set(response.outputs) == {"label"}
+        assert tf.make_ndarray(response.outputs["label"]).tolist() == labels
+
+
+def test_model_server_arguments_are_checked(tmp_path):
+    """Catches wrong default ports, a server with both protocols off, out-of-range or
+    non-integer ports accepted, and error messages that do not name the bad argument."""
+    server = ModelServer(tmp_path)
+    assert (server.host, server.rest_port, server.grpc_port) == ("127.0.0.1", 8501, 8500)
+    assert server.max_request_bytes == 32 * 1024 * 1024
+    assert ModelServer(tmp_path, rest_port=65535, grpc_port=0).rest_port == 65535
+    assert ModelServer(tmp_path, rest_port=None, grpc_port=0).rest_port is None
+    assert ModelServer(tmp_path, rest_port=0, grpc_port=None).grpc_port is None
+    with pytest.raises(ValueError, match=r"^enable at least one of the REST and gRPC ports$"):
+        ModelServer(tmp_path, rest_port=None, grpc_port=None)
+    for kwargs, message in (
+        ({"rest_port": 65536}, "REST port must be an integer in 0..65535, got 65536"),
+        ({"rest_port": -1}, "REST port must be an integer in 0..65535, got -1"),
+        ({"rest_port": 8.5}, "REST port must be an integer in 0..65535, got 8.5"),
+        ({"grpc_port": "8500"}, "gRPC port must be an integer in 0..65535, got '8500'"),
+        ({"grpc_port": 65536}, "gRPC port must be an integer in 0..65535, got 65536"),
+    ):
+        with pytest.raises(ValueError) as error:
+            ModelServer(tmp_path, **kwargs)
+        assert str(error.value) == message
+    missing = tmp_path / "none"
+    with pytest.raises(ValueError) as error:
+        ModelRepository(missing)
+    assert str(error.value) == f"model base {str(missing)!r} is not a directory"
+
+
+def _refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_stop_closes_both_ports_even_with_an_idle_keep_alive_client(exported):
+    """Catches a stop() that leaves a port open, waits on idle keep-alive connections
+    (non-daemon handler threads), fails when called twice, or a non-daemon REST thread."""
+    import http.client
+    import threading
+
+    base, _ = exported
+    before = set(threading.enumerate())
+    server = ModelServer(base, rest_port=0, grpc_port=0).start()
+    try:
+        (thread,) = [t for t in set(threading.enumerate()) - before if t.name == "keras_dl-rest"]
+        assert thread.daemon and thread.is_alive()
+        client = http.client.HTTPConnection("127.0.0.1", server.rest_port, timeout=30)
+        client.request("GET", "/v1/models/lenet5")
+        assert client.getresponse().read()  # the connection stays open, idle
+        stopper = threading.Thread(target=server.stop, daemon=True)
+        stopper.start()
+        stopper.join(timeout=10)
+        assert not stopper.is_alive(), "stop() waited for an idle keep-alive client"
+        client.close()
+    finally:
+        server.stop()
+    server.stop()  # a second stop is harmless
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert _refused(server.rest_port) and _refused(server.grpc_port)
+
+
+def test_model_names_with_a_slash_are_never_looked_up(tmp_path):
+    """Catches a model name with `/` reaching into nested folders of the model base."""
+    export_saved_model(_tiny_mlp(), tmp_path / "outer", "m", 1)
+    repo = ModelRepository(tmp_path)
+    assert ModelRepository(tmp_path / "outer").versions("m") == [1]
+    assert repo.versions("outer/m") == [] and repo.model_names() == []
+    with pytest.raises(ServableNotFound):
+        repo.get("outer/m")
