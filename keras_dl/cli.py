@@ -13,7 +13,6 @@ option answer at once; TensorFlow's start-up log lines are kept off the terminal
 from __future__ import annotations
 
 import argparse
-import ast
 import datetime
 import json
 import os
@@ -21,72 +20,14 @@ import sys
 from pathlib import Path
 
 from keras_dl import settings
+from keras_dl.cli_inputs import (EXIT_USAGE, ArgumentParser, UsageError, check_inputs,
+                                 load_inputs, parse_settings, positive_int, unit_range)
 from keras_dl.quiet import quiet_tensorflow
-
-EXIT_USAGE = 2
 # the choices of options outside the settings table (kept here: importing keras_dl.tuning or
 # keras_dl.distribute would load TensorFlow before --help; tests/test_cli.py checks them)
 STRATEGIES = ("auto", "mirrored", "multiworker", "none")
 TUNERS = ("random", "hyperband", "bayesian")
 OBJECTIVES = ("val_accuracy", "val_loss", "accuracy", "loss")
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, with a usage error as one line (`keras-dl train: error: argument --epochs:
-    -1 is not a positive integer`) and exit code 2, not the usage block."""
-
-    def error(self, message):
-        commands = getattr(self, "command_names", None)
-        if commands and message.endswith("required: COMMAND"):
-            message += f" (one of {', '.join(commands)})"
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-positive_int = settings.cli_int(1, "positive")
-non_negative_int = settings.cli_int(0, "non-negative")
-positive_float = settings.cli_positive_float
-
-
-def parse_value(text: str):
-    """A `--set` value: JSON (numbers, true/false/null, lists), a Python literal, else a string."""
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            return parse(text)
-        except (ValueError, SyntaxError):
-            continue
-    if text.lower() in ("true", "false", "none"):
-        return {"true": True, "false": False, "none": None}[text.lower()]
-    return text
-
-
-# How `--set KEY=VALUE` may spell a boolean builder argument (one whose default is a bool).
-BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "1": True,
-                 "false": False, "no": False, "off": False, "0": False}
-
-
-def parse_boolean(key: str, text: str) -> bool:
-    try:
-        return BOOLEAN_WORDS[text.lower()]
-    except KeyError:
-        raise UsageError(f"--set {key} takes true or false (or yes/no, on/off, 1/0), got "
-                         f"{text!r}") from None
-
-
-def parse_settings(items, booleans=()) -> dict:
-    """`--set` items as builder arguments; the keys in `booleans` (the builder's arguments
-    whose default is a bool) take only true/false, yes/no, on/off or 1/0."""
-    settings = {}
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not key:
-            raise UsageError(f"--set takes key=value, got {item!r}")
-        settings[key] = parse_boolean(key, value) if key in booleans else parse_value(value)
-    return settings
 
 
 def builder_settings(args) -> dict:
@@ -221,7 +162,7 @@ def cmd_export(args):
 
         metadata = {"dataset": config["dataset"],
                     "class_names": list(data.info(config["dataset"]).class_names)}
-        input_range = _unit_range(config["dataset"])  # what `predict` accepts (None: any)
+        input_range = unit_range(config["dataset"])  # what `predict` accepts (None: any)
         metadata["input_range"] = None if input_range is None else list(input_range)
     if args.format == "onnx":
         result = export_onnx(model, args.base, args.name, args.version, overwrite=args.overwrite,
@@ -236,90 +177,19 @@ def cmd_export(args):
           f"{', '.join(result.output_names)}; reloaded max abs diff {result.max_abs_diff:.3g})")
 
 
-PREDICT_FORMATS = ".npy (one numeric array, as numpy.save writes it)"
-
-
-def _unit_range(dataset):
-    """(0.0, 1.0) when the training split of `dataset` lies in [0, 1] (keras_dl's images do),
-    else None (no range is enforced); None too when the data is not on this machine."""
-    from keras_dl import data
-
-    try:
-        if not data.info(dataset).available_offline():
-            return None
-        x, _ = data.load_numpy(dataset, "train")
-    except (ValueError, OSError, data.DatasetUnavailableError):
-        return None
-    return (0.0, 1.0) if x.size and x.min() >= 0 and x.max() <= 1 else None
-
-
-def _load_inputs(input_file: Path):
-    """The array in `input_file`; `UsageError` naming the file and the format predict reads."""
-    import numpy as np
-
-    if not input_file.is_file():
-        raise UsageError(f"input file {input_file} does not exist")
-    try:
-        inputs = np.load(input_file, allow_pickle=False)
-    except (ValueError, OSError, EOFError):
-        inputs = None
-    if not isinstance(inputs, np.ndarray):  # not a .npy (a .json, .csv, .npz, pickle ...)
-        if inputs is not None:
-            inputs.close()
-        raise UsageError(f"{input_file} is not a .npy array file; predict reads {PREDICT_FORMATS}")
-    if not np.issubdtype(inputs.dtype, np.number):
-        raise UsageError(f"{input_file} holds an array of dtype {inputs.dtype}; predict reads "
-                         f"{PREDICT_FORMATS}")
-    return inputs
-
-
-def _check_inputs(inputs, input_file: Path, served, metadata: dict, allow_any_range: bool):
-    """A batch for `served` from the array of `input_file` (a batch, or one example):
-    `UsageError` for another shape, non-finite values, or values outside the range of the
-    data the model was trained on."""
-    import numpy as np
-
-    want = served.input_shape
-    batch = inputs[None] if inputs.ndim == len(want) else inputs
-    fits = batch.ndim == len(want) + 1 and all(
-        w is None or w == got for w, got in zip(want, batch.shape[1:]))
-    if not fits:
-        dims = ", ".join("?" if d is None else str(d) for d in want)
-        raise UsageError(
-            f"{input_file}: input of shape {tuple(inputs.shape)} does not fit the model's input "
-            f"{served.input_name!r}, which takes (batch, {dims}) or one example ({dims}"
-            f"{',' if len(want) == 1 else ''})")
-    if batch.size and not np.isfinite(batch).all():
-        raise UsageError(f"{input_file} holds NaN or infinite values; the model takes finite "
-                         "numbers")
-    dataset = metadata.get("dataset")
-    input_range = metadata.get("input_range")
-    if input_range is None and dataset and "input_range" not in metadata:
-        input_range = _unit_range(dataset)  # exported before the range was recorded
-    if input_range is not None and batch.size and not allow_any_range:
-        low, high = (float(v) for v in input_range)
-        found_low, found_high = float(batch.min()), float(batch.max())
-        if found_low < low or found_high > high:
-            raise UsageError(
-                f"{input_file} holds values from {found_low:g} to {found_high:g}, but the model "
-                f"was trained on {dataset or 'data'!r} in [{low:g}, {high:g}]: scale the inputs "
-                "to that range (e.g. 0-255 pixels / 255), or pass --allow-out-of-range")
-    return batch
-
-
 def cmd_predict(args):
     import numpy as np
 
     from keras_dl.export import METADATA_FILE, ServedModel
 
     input_file = Path(args.input)
-    inputs = _load_inputs(input_file)
+    inputs = load_inputs(input_file)
     if not Path(args.saved_model).exists():
         raise UsageError(f"{args.saved_model} does not exist")
     served = ServedModel(args.saved_model)
     metadata_file = served.path / METADATA_FILE
     metadata = json.loads(metadata_file.read_text()) if metadata_file.is_file() else {}
-    outputs = served(_check_inputs(inputs, input_file, served, metadata,
+    outputs = served(check_inputs(inputs, input_file, served, metadata,
                                    args.allow_out_of_range))
     names = metadata.get("class_names")
     if args.json:
