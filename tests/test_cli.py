@@ -10,17 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _cli import run_cli
 from keras_dl import cli
-
-
-def run_cli(capsys, *argv):
-    """Run `keras-dl argv` in-process; returns (exit code, stdout, stderr)."""
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as exit_:  # argparse's own usage errors
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_usage_error(capsys, argv, *fragments):

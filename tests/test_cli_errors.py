@@ -15,20 +15,11 @@ import numpy as np
 import pytest
 
 import keras_dl
+from _cli import run_cli
 from keras_dl import cli, quiet, registry
 from keras_dl.models._common import boolean_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(capsys, *argv):
-    """`keras-dl argv` in-process: (exit code, stdout, stderr)."""
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(capsys, argv, *fragments):

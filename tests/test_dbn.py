@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import keras_dl
-from keras_dl import cli, evaluation
+from _cli import run_cli
+from keras_dl import evaluation
 from keras_dl.training import preparation, pretraining, train
 
 
@@ -95,21 +96,12 @@ def test_pretrain_model_fills_the_dbn_from_stacked_rbms():
     assert {"reconstruction_error", "pseudo_log_likelihood"} <= set(summary)
 
 
-def _cli(capsys, *argv):
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.slow
 def test_cli_trains_an_rbm_through_the_generic_trainer(tmp_path, capsys):
     """Catches an RBM that `keras-dl train` does not actually train (an untrained one's mean-field
     reconstruction error on the digits, about 0.18, already passes a fixed bound)."""
     run = tmp_path / "rbm"
-    code, out, err = _cli(capsys, "train", "rbm", "--dataset", "digits", "--epochs", "2",
+    code, out, err = run_cli(capsys, "train", "rbm", "--dataset", "digits", "--epochs", "2",
                           "--limit", "200", "--set", "units=8", "--lr", "0.05", "--batch-size",
                           "16", "--run-dir", run)
     assert code == 0, err
@@ -134,13 +126,13 @@ def test_cli_trains_an_rbm_through_the_generic_trainer(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_cli_refuses_values_outside_zero_one_for_a_bernoulli_rbm(tmp_path, capsys):
-    code, out, err = _cli(capsys, "train", "rbm", "--dataset", "mnist1d", "--epochs", "1",
+    code, out, err = run_cli(capsys, "train", "rbm", "--dataset", "mnist1d", "--epochs", "1",
                           "--limit", "50", "--run-dir", tmp_path / "bad")
     assert code == 2
     message = err.strip().splitlines()[-1]
     assert "visible values must lie in [0, 1]" in message and "visible='gaussian'" in message
     # the Gaussian RBM takes real-valued data
-    code, out, err = _cli(capsys, "train", "rbm", "--dataset", "mnist1d", "--epochs", "1",
+    code, out, err = run_cli(capsys, "train", "rbm", "--dataset", "mnist1d", "--epochs", "1",
                           "--limit", "50", "--set", "visible=gaussian", "--set", "units=4",
                           "--run-dir", tmp_path / "gaussian")
     assert code == 0, err
@@ -188,7 +180,7 @@ def test_train_dbn_pretrains_then_finetunes(tmp_path, finetune):
 
 @pytest.mark.slow
 def test_cli_train_dbn_flags(tmp_path, capsys):
-    code, out, err = _cli(capsys, "train", "dbn", "--dataset", "digits", "--epochs", "1",
+    code, out, err = run_cli(capsys, "train", "dbn", "--dataset", "digits", "--epochs", "1",
                           "--limit", "120", "--set", "hidden_units=(8,)", "--pretrain-epochs",
                           "1", "--finetune", "top", "--run-dir", tmp_path / "run")
     assert code == 0, err

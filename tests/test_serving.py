@@ -504,6 +504,13 @@ def two_versions(tmp_path_factory):
     return base, models
 
 
+def _grpc_refusal(call, request):
+    """(status code, details) of a gRPC call that must fail."""
+    with pytest.raises(grpc.RpcError) as error:
+        call(request, timeout=60)
+    return error.value.code(), error.value.details()
+
+
 def test_requested_versions_are_served_over_rest_and_grpc(two_versions):
     """Catches `versions/V` or `model_spec.version` being ignored (the newest answering
     instead) and NOT_FOUND errors over gRPC without Serving's message."""
@@ -581,23 +588,18 @@ def test_requested_versions_are_served_over_rest_and_grpc(two_versions):
             for call, request in ((stub.Predict, missing),
                                   (stub.GetModelMetadata, metadata_missing),
                                   (models_stub.GetModelStatus, status_missing)):
-                with pytest.raises(grpc.RpcError) as error:
-                    call(request, timeout=60)
-                assert error.value.code() == grpc.StatusCode.NOT_FOUND
-                assert error.value.details() == "Servable not found for request: Specific(m, 3)"
+                assert _grpc_refusal(call, request) == (
+                    grpc.StatusCode.NOT_FOUND, "Servable not found for request: Specific(m, 3)")
             nosuch = get_model_status_pb2.GetModelStatusRequest()
             nosuch.model_spec.name = "nosuch"
-            with pytest.raises(grpc.RpcError) as error:
-                models_stub.GetModelStatus(nosuch, timeout=60)
-            assert error.value.code() == grpc.StatusCode.NOT_FOUND
-            assert error.value.details() == "Servable not found for request: Latest(nosuch)"
+            assert _grpc_refusal(models_stub.GetModelStatus, nosuch) == (
+                grpc.StatusCode.NOT_FOUND, "Servable not found for request: Latest(nosuch)")
 
             bad_fields = get_model_metadata_pb2.GetModelMetadataRequest()
             bad_fields.model_spec.name = "m"
-            with pytest.raises(grpc.RpcError) as error:
-                stub.GetModelMetadata(bad_fields, timeout=60)
-            assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-            assert error.value.details() == "metadata_field must be exactly ['signature_def']"
+            assert _grpc_refusal(stub.GetModelMetadata, bad_fields) == (
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "metadata_field must be exactly ['signature_def']")
 
 
 def test_several_outputs_come_back_per_row_and_per_column(server, exported, monkeypatch):
