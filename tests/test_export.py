@@ -175,6 +175,25 @@ def test_served_model_resolves_newest_version_and_checks_shapes(lenet, tmp_path)
         export.ServedModel(tmp_path)
 
 
+def test_served_model_names_the_shape_it_was_given(lenet, tmp_path):
+    """Catches the shape error naming the batch the input was wrapped into, (1, 3, 8, 8), rather
+    than the (3, 8, 8) array the caller passed."""
+    export.export_saved_model(lenet, tmp_path, "m")
+    served = export.ServedModel(tmp_path / "m")
+    with pytest.raises(ValueError, match=r"^input of shape \(3, 8, 8\) does not fit"):
+        served(np.zeros((3, 8, 8), "float32"))
+
+
+def test_savedmodel_name_onnx_is_refused_as_the_onnx_repository(lenet, tmp_path):
+    """Catches `export --name onnx` writing a SavedModel version inside BASE/onnx/, the ONNX
+    repository, which the server then listed as a model called 'onnx'."""
+    with pytest.raises(export.ExportError) as info:
+        export.export_saved_model(lenet, tmp_path, "onnx")
+    assert str(info.value) == (f"model name 'onnx' is reserved: {tmp_path / 'onnx'} holds the "
+                               "ONNX exports; choose another name for a SavedModel")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_onnx_export_matches_keras_in_onnxruntime(lenet, tmp_path):
     import onnxruntime
 

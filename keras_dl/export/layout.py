@@ -14,6 +14,9 @@ import tempfile
 from pathlib import Path
 
 
+ONNX_DIR = "onnx"  # BASE/onnx/NAME/VERSION/model.onnx: the ONNX repository beside the SavedModels
+
+
 class ExportError(ValueError):
     """An export that cannot be done as asked (bad name or version, existing version, ...)."""
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_dl.export.layout import ExportError, check_name, staged, target_version
+from keras_dl.export.layout import ONNX_DIR, ExportError, check_name, staged, target_version
 from keras_dl.export.saved_model import (
     PARITY_TOLERANCE,
     ExportResult,
@@ -50,7 +50,7 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
     import onnxruntime
 
     _check_one_input(model)
-    model_dir = Path(base_dir) / "onnx" / check_name(name)
+    model_dir = Path(base_dir) / ONNX_DIR / check_name(name)
     version, final = target_version(model_dir, version, overwrite)
     names = task_for(model, task).output_names(model)
     serve, signature = serving_function(model, names)

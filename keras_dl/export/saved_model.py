@@ -25,7 +25,7 @@ import numpy as np
 
 from keras_dl import __version__
 from keras_dl import tasks as tasks_
-from keras_dl.export.layout import ExportError, check_name, staged, target_version
+from keras_dl.export.layout import ONNX_DIR, ExportError, check_name, staged, target_version
 
 SIGNATURE = "serving_default"
 METADATA_FILE = Path("assets.extra") / "keras_dl.json"
@@ -202,7 +202,12 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
     """
     _check_one_input(model)
     task = task_for(model, task)
-    model_dir = Path(base_dir) / check_name(name)
+    if check_name(name) == ONNX_DIR:
+        raise ExportError(
+            f"model name {name!r} is reserved: {Path(base_dir) / ONNX_DIR} holds the ONNX "
+            "exports; choose another name for a SavedModel"
+        )
+    model_dir = Path(base_dir) / name
     version, final = target_version(model_dir, version, overwrite)
     names = task.output_names(model)
     with staged(model_dir, version, final) as staging:

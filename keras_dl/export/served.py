@@ -29,6 +29,7 @@ class ServedModel:
     def check_inputs(self, inputs: np.ndarray) -> np.ndarray:
         """A batch matching the signature, from a batch or a single example; `ValueError` else."""
         inputs = np.asarray(inputs)
+        given = tuple(inputs.shape)
         expected = self.input_shape
         if inputs.ndim == len(expected):
             inputs = inputs[None]
@@ -38,7 +39,7 @@ class ServedModel:
         if not fits:
             shape = "(batch, " + ", ".join("?" if d is None else str(d) for d in expected) + ")"
             raise ValueError(
-                f"input of shape {tuple(inputs.shape)} does not fit the model's input "
+                f"input of shape {given} does not fit the model's input "
                 f"{self.input_name!r}, which takes {shape} or one example without the batch axis"
             )
         if not np.issubdtype(inputs.dtype, np.number):
