@@ -160,11 +160,16 @@ def test_search_writes_best_model_and_resumes_without_redoing_trials(tmp_path, m
 
 
 @pytest.mark.parametrize("tuner", ["hyperband", "bayesian"])
-def test_other_tuners_run_within_the_trial_budget(tmp_path, tuner):
+def test_other_tuners_run_within_the_trial_budget(tmp_path, tuner, capfd):
+    settings_ = {k: v for k, v in TINY.items() if k != "verbose"}  # the default, "auto"
     result = tuning.tune("mlp", directory=tmp_path, tuner=tuner, max_trials=2,
-                         **{**TINY, "epochs": 2})
+                         **{**settings_, "epochs": 2})
     assert 1 <= len(result.trials) <= 2
     assert result.best_model_path.is_file()
+    # stdout is not a terminal here: the default verbosity ("auto") must not write the
+    # progress bar's carriage returns and escape codes into a pipe or a log file
+    out, err = capfd.readouterr()
+    assert "Epoch 1/2" in out and "\x1b" not in out + err and "\r" not in out + err
 
 
 def _rss_mib():

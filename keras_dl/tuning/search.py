@@ -23,6 +23,7 @@ import dataclasses
 import json
 import math
 import shutil
+import sys
 import warnings
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def ranked_trials(tuner) -> list[dict]:
 
 def tune(model_name: str, *, directory, tuner: str = "random", max_trials: int = 10,
          epochs: int = 5, objective: str = "val_accuracy", patience: int = 3,
-         overwrite: bool = False, verbose: int = 1, extra_callbacks=(), strategy: str = "auto",
+         overwrite: bool = False, verbose="auto", extra_callbacks=(), strategy: str = "auto",
          gpus=None, **settings_) -> TuneResult:
     """Search `model_name`'s declared hyperparameter space.
 
@@ -98,7 +99,8 @@ def tune(model_name: str, *, directory, tuner: str = "random", max_trials: int =
             (classifiers; the default), "val_loss", "accuracy" or "loss".
         patience: early-stopping patience inside each trial.
         overwrite: delete an existing search in `directory` and start over.
-        verbose: Keras/KerasTuner verbosity.
+        verbose: Keras/KerasTuner verbosity; "auto" (as `train`) shows the progress bar on a
+            terminal and one plain line an epoch when stdout is a pipe or a file.
         extra_callbacks: more Keras callbacks for every trial's `fit`.
         strategy: "auto", "mirrored", "multiworker" or "none": each trial trains under that
             `tf.distribute` strategy (KerasTuner's `distribution_strategy`; the batch size is
@@ -148,6 +150,8 @@ def tune(model_name: str, *, directory, tuner: str = "random", max_trials: int =
     search = _make_tuner(tuner, hypermodel, objective, max_trials, config["epochs"], search_dir,
                          config["seed"], overwrite=False,
                          strategy_=strategy_ if distributed else None)
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
     search.search(epochs=config["epochs"], callbacks=list(extra_callbacks), verbose=verbose)
 
     trials = ranked_trials(search)
