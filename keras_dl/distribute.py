@@ -17,14 +17,65 @@ strategy = keras_dl.distribute.strategy("mirrored", gpus=[0, 1])
 
 The batch size keras_dl's training takes is per replica; the global batch is that times
 `strategy.num_replicas_in_sync`. See docs/distributed.md for running on several machines.
+
+Under "multiworker", TensorFlow's coordination service watches the workers: each sends a
+heartbeat to the leader (worker 0, or the chief), and a worker whose heartbeats stop for the
+heartbeat timeout is declared dead, which stops the cluster. TensorFlow's own 10 s is short
+enough for a loaded machine (a busy CPU, a slow first compile) to miss it while every worker is
+alive; `Timeouts` holds keras_dl's longer defaults, and `KERAS_DL_HEARTBEAT_TIMEOUT`,
+`KERAS_DL_SHUTDOWN_TIMEOUT` and `KERAS_DL_REGISTER_TIMEOUT` (seconds) change them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 
 STRATEGIES = ("auto", "mirrored", "multiworker", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class Timeouts:
+    """The coordination service's timeouts under "multiworker", in seconds.
+
+    Attributes:
+        heartbeat: a worker silent this long is declared dead and the cluster stops (TensorFlow's
+            default is 10 s; two workers sharing two busy cores have missed it while alive).
+        shutdown: how long a worker that has finished waits at the exit barrier for the others
+            (the chief evaluates and saves the model after the last epoch; the others wait).
+        register: how long a worker waits at the start for every other worker to connect (the
+            machines of a cluster may be started minutes apart).
+    """
+
+    heartbeat: float = 60.0
+    shutdown: float = 300.0
+    register: float = 3600.0
+
+
+# environment variable -> the `Timeouts` field it sets
+TIMEOUT_VARIABLES = {"KERAS_DL_HEARTBEAT_TIMEOUT": "heartbeat",
+                     "KERAS_DL_SHUTDOWN_TIMEOUT": "shutdown",
+                     "KERAS_DL_REGISTER_TIMEOUT": "register"}
+
+
+def coordination_timeouts() -> Timeouts:
+    """`Timeouts`: keras_dl's defaults, each replaced by its environment variable where set
+    (`TIMEOUT_VARIABLES`); `ValueError` naming a variable that is not a positive number."""
+    chosen = {}
+    for variable, field in TIMEOUT_VARIABLES.items():
+        raw = os.environ.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"{variable} must be a positive number of seconds, got {raw!r}")
+        chosen[field] = seconds
+    return Timeouts(**chosen)
 
 
 def tf_config() -> dict:
@@ -94,12 +145,14 @@ def split_cpu(count: int) -> None:
     )
 
 
-def strategy(kind: str = "auto", gpus=None):
+def strategy(kind: str = "auto", gpus=None, timeouts: Timeouts | None = None):
     """A `tf.distribute.Strategy` of the named kind (see the module docstring).
 
     Args:
         kind: "auto", "mirrored", "multiworker" or "none".
         gpus: with "mirrored" (or "auto" on a GPU machine), the GPU indices to use (default all).
+        timeouts: under "multiworker", the coordination service's `Timeouts` (default:
+            `coordination_timeouts()`, keras_dl's defaults or the environment's).
     """
     import tensorflow as tf
 
@@ -123,6 +176,7 @@ def strategy(kind: str = "auto", gpus=None):
         from keras_dl import compat
 
         compat.patch_multi_worker_fit()
+        configure_coordination(timeouts or coordination_timeouts())
         return tf.distribute.MultiWorkerMirroredStrategy()
     physical = tf.config.list_physical_devices("GPU")
     if physical:
@@ -137,6 +191,31 @@ def strategy(kind: str = "auto", gpus=None):
         raise ValueError(f"GPUs {list(gpus)} were asked for, but this machine has no GPU")
     cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
     return tf.distribute.MirroredStrategy(cpus)
+
+
+def configure_coordination(timeouts: Timeouts) -> None:
+    """Set up TensorFlow's coordination service for `TF_CONFIG`'s cluster with `timeouts`.
+
+    `MultiWorkerMirroredStrategy` configures the service itself (with TensorFlow's default
+    timeouts) unless one is configured already; this configures it as the strategy would (the
+    same leader, the same jobs), with the timeouts, through
+    `keras_dl.compat.configure_coordination_service` (the public API has no such setting).
+    Call it before the strategy is built.
+    """
+    import tensorflow as tf
+
+    from keras_dl import compat
+
+    compat.configure_coordination_service(
+        tf.distribute.cluster_resolver.TFConfigClusterResolver().cluster_spec(),
+        heartbeat_ms=_milliseconds(timeouts.heartbeat),
+        shutdown_ms=_milliseconds(timeouts.shutdown),
+        register_ms=_milliseconds(timeouts.register),
+    )
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def is_distributed(strategy_) -> bool:

@@ -131,3 +131,144 @@ def test_training_mode_calls_use_batch_statistics_only_inside_the_block():
     model(x + 5.0, training=False)
     np.testing.assert_allclose(norm.moving_mean, [1.0])  # inference again: statistics kept
     assert "call" not in vars(norm)
+
+
+# --- the coordination service's timeouts (tensorflow_internals) ----------------------------------
+
+
+@pytest.fixture
+def fresh_context(monkeypatch):
+    """A new, unused TensorFlow `Context` standing in for this process's (left untouched)."""
+    from tensorflow.python.eager import context
+
+    fresh = context.Context()
+    monkeypatch.setattr(context, "context", lambda: fresh)
+    return fresh
+
+
+def test_coordination_service_is_configured_as_the_strategy_would_with_the_timeouts(
+        fresh_context):
+    """Catches a wrong leader (a worker instead of the chief), a job left out (the strategy
+    would wait for it forever) or the three timeouts swapped or dropped."""
+    compat.configure_coordination_service(
+        {"chief": ["localhost:1"], "worker": ["localhost:2", "localhost:3"]},
+        heartbeat_ms=60_000, shutdown_ms=300_000, register_ms=3_600_000)
+    config = fresh_context.coordination_service
+    assert config.service_type == "standalone"
+    assert config.service_leader == "/job:chief/replica:0/task:0"
+    assert [(job.name, job.num_tasks) for job in config.coordinated_job_list] == [
+        ("chief", 1), ("worker", 2)]
+    assert (config.heartbeat_timeout_in_ms, config.shutdown_barrier_timeout_in_ms,
+            config.cluster_register_timeout_in_ms) == (60_000, 300_000, 3_600_000)
+
+
+def _configure_without_heartbeat(self, service_type, service_leader="", coordinated_jobs=None,
+                                 shutdown_barrier_timeout_in_ms=0,
+                                 cluster_register_timeout_in_ms=0):
+    """A `configure_coordination_service` that no longer takes the heartbeat timeout."""
+
+
+def _configure_ignoring_timeouts(original):
+    def configure(self, service_type, **kwargs):
+        original(self, service_type, service_leader=kwargs.get("service_leader", ""))
+    return configure
+
+
+def _initialize_overriding_any_service(self, *args, **kwargs):
+    """A strategy set-up that configures the service itself, whatever was configured."""
+
+
+def test_check_fails_when_the_coordination_service_internals_change(monkeypatch):
+    """Catches the timeouts silently lost after a TensorFlow upgrade: the configuring method
+    losing a keyword argument (a TypeError only on a real cluster), ignoring the timeouts, or
+    the strategy replacing a service configured before it."""
+    from tensorflow.python.distribute import collective_all_reduce_strategy as strategies
+    from tensorflow.python.eager import context
+
+    original = context.Context.configure_coordination_service
+    changes = [
+        (context.Context, "configure_coordination_service", _configure_without_heartbeat,
+         "no longer takes the keyword arguments.*heartbeat_timeout_in_ms"),
+        (context.Context, "configure_coordination_service",
+         _configure_ignoring_timeouts(original), "records"),
+        (strategies.CollectiveAllReduceExtended, "_initialize_multi_worker",
+         _initialize_overriding_any_service, "_initialize_multi_worker"),
+    ]
+    for owner, name, replacement, message in changes:
+        with monkeypatch.context() as patch:
+            patch.setattr(owner, name, replacement)
+            with pytest.raises(RuntimeError, match=message):
+                compat.check_internals()
+    with monkeypatch.context() as patch:
+        patch.delattr(context.Context, "configure_coordination_service")
+        with pytest.raises(RuntimeError, match="configure_coordination_service is gone"):
+            compat.check_internals()
+
+
+# --- KerasTuner's JSON writer (keras_tuner_internals) --------------------------------------------
+
+
+def test_swapped_tuner_json_writer_takes_every_local_state_write_and_is_undone(
+        tmp_path, monkeypatch):
+    """Catches a trial's state still written in place (a kill leaves it half-written), a
+    remote path sent to a writer of local files, or KerasTuner's writer not put back after
+    the block (also when it raises)."""
+    import json
+
+    import keras_tuner
+    from keras_tuner.src import utils
+    from keras_tuner.src.engine import trial as trial_module
+
+    remote = []
+    monkeypatch.setattr(utils, "save_json", lambda path, obj: remote.append(path))
+    keras_tuner_writer = utils.save_json
+    written = {}
+    with pytest.raises(KeyError):
+        with compat.swapped_tuner_json_writer(lambda path, text: written.update({path: text})):
+            trial = trial_module.Trial(keras_tuner.HyperParameters(), trial_id="7")
+            trial.save(str(tmp_path / "trial.json"))
+            utils.save_json("gs://bucket/oracle.json", {})
+            raise KeyError("the search failed")
+    assert json.loads(written[str(tmp_path / "trial.json")])["trial_id"] == "7"
+    assert not (tmp_path / "trial.json").exists()  # nothing written in place
+    assert remote == ["gs://bucket/oracle.json"]
+    assert utils.save_json is keras_tuner_writer
+
+
+def _save_bypassing_the_writer():
+    from keras_tuner.src import utils
+
+    captured = utils.save_json  # as `from keras_tuner.src.utils import save_json` would
+
+    def save(self, fname):
+        return captured(fname, self.get_state())
+    return save
+
+
+def _fit_writing_build_config_itself(self, trial, *args, **kwargs):
+    """A `_build_and_fit_model` that writes build_config.json with its own `open`."""
+
+
+def test_check_fails_when_the_swap_would_no_longer_reach_kerastuners_writes(monkeypatch):
+    """Catches KerasTuner's state written in place again, unseen, after an upgrade: its
+    `save_json` gone or renamed, a module holding the function itself (the swap misses its
+    calls), a save that bypasses `utils.save_json`, or build_config.json written otherwise."""
+    from keras_tuner.src import utils
+    from keras_tuner.src.engine import stateful, tuner
+
+    changes = [
+        (stateful, "save_json", utils.save_json, "keras_tuner.src.engine.stateful hold"),
+        (stateful.Stateful, "save", _save_bypassing_the_writer(),
+         r"asked the swapped-in writer for \[\]"),
+        (tuner.Tuner, "_build_and_fit_model", _fit_writing_build_config_itself,
+         "build_config.json"),
+    ]
+    for owner, name, replacement, message in changes:
+        with monkeypatch.context() as patch:
+            patch.setattr(owner, name, replacement, raising=False)
+            with pytest.raises(RuntimeError, match=message):
+                compat.check_internals()
+    with monkeypatch.context() as patch:
+        patch.delattr(utils, "save_json")
+        with pytest.raises(RuntimeError, match="save_json.* is gone or changed"):
+            compat.check_internals()

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 
 import numpy as np
@@ -73,8 +74,12 @@ WORKER = textwrap.dedent("""
                 Record.stopping_at_begin = stopping_state()
             Record.begun.append(epoch)
         def on_epoch_end(self, epoch, logs=None):
-            if epoch + 1 == kill_after:
-                print("RESULT " + json.dumps({"stopping": stopping_state()}), flush=True)
+            victim = os.environ.get("KILL_TASK", str(distribute.task_index()))  # default: all
+            if epoch + 1 == kill_after and victim == str(distribute.task_index()):
+                from tensorflow.python.eager import context
+                heartbeat = context.context().coordination_service.heartbeat_timeout_in_ms
+                print("RESULT " + json.dumps({"stopping": stopping_state(),
+                                              "heartbeat_ms": heartbeat}), flush=True)
                 os._exit(9)  # killed after the epoch's backup: no clean-up at all
 
     result = training.train(
@@ -125,8 +130,27 @@ def _result(output):
     return json.loads(lines[-1][len("RESULT "):]) if lines else None
 
 
-def _run_workers(run_dir, epochs=0, kill_after=0, script=WORKER, augment=AUGMENT):
-    """Start two workers on 127.0.0.1 and wait for both; returns [(returncode, result, log)]."""
+def _last_lines(log, count=15):
+    """The end of a worker's log, less TensorFlow's start-up chatter."""
+    noise = ("WARNING: All log messages", "I0000 ", "E0000 ", "W0000 ", "To enable the following")
+    lines = [line for line in log.splitlines() if not line.startswith(noise)]
+    return "\n".join("    " + line for line in lines[-count:])
+
+
+def _check_exit_codes(outcomes, expected):
+    """Fail with one message naming every worker that did not exit with `expected`, its exit
+    code and the last lines it wrote (a worker that died, and the one it took down)."""
+    bad = [(index, code, log) for index, (code, _, log) in enumerate(outcomes) if code != expected]
+    if bad:
+        pytest.fail("\n".join(
+            f"worker {index} exited with code {code} (expected {expected}); its last lines:\n"
+            f"{_last_lines(log)}" for index, code, log in bad), pytrace=False)
+
+
+def _run_workers(run_dir, epochs=0, kill_after=0, script=WORKER, augment=AUGMENT, env=None,
+                 expected=0):
+    """Start two workers on 127.0.0.1 and wait for both; returns [(returncode, result, log)]
+    after checking that both exited with `expected` (None: no check)."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     arguments = [str(run_dir)] if script is TUNER else [str(run_dir), str(epochs),
@@ -134,21 +158,25 @@ def _run_workers(run_dir, epochs=0, kill_after=0, script=WORKER, augment=AUGMENT
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", script, *arguments],
-            env=_env({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            env={**_env({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+                 **(env or {})},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
         )
         for index in range(2)
     ]
     outcomes = []
-    for process in processes:
+    for index, process in enumerate(processes):
         try:
             out, _ = process.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             for p in processes:
                 p.kill()
             out, _ = process.communicate()
-            pytest.fail(f"a worker hung for {TIMEOUT} s:\n{out[-3000:]}")
+            pytest.fail(f"worker {index} hung for {TIMEOUT} s; its last lines:\n"
+                        f"{_last_lines(out)}", pytrace=False)
         outcomes.append((process.returncode, _result(out), out))
+    if expected is not None:
+        _check_exit_codes(outcomes, expected)
     return outcomes
 
 
@@ -204,9 +232,7 @@ def test_two_worker_processes_train_in_step_and_resume_after_a_kill(tmp_path):
     # shards shuffled apart by per-worker seeds (they overlap), and a worker whose early
     # stopping resumes afresh (its wait / best / best epoch not carried over the kill).
     run = tmp_path / "killed"
-    killed = _run_workers(run, epochs=4, kill_after=2)
-    for code, _, log in killed:
-        assert code == 9, log[-3000:]
+    killed = _run_workers(run, epochs=4, kill_after=2, expected=9)
     assert (run / "backup" / "worker-0").is_dir() and (run / "backup" / "worker-1").is_dir()
     assert not (run / "metrics.json").exists()
     resumed = _run_workers(run, epochs=4)
@@ -244,6 +270,43 @@ def test_two_worker_processes_train_in_step_and_resume_after_a_kill(tmp_path):
         if len(digests) == full:
             assert any(not set(digests) & set(other) for other in passes[1].values()), (
                 "worker 1 read some of worker 0's shard in every pass")
+
+
+def test_a_dead_worker_is_named_and_stops_the_other(tmp_path):
+    # Worker 1 dies after epoch 1; worker 0 waits in the next all-reduce until the coordination
+    # service misses worker 1's heartbeats, then fails. Bugs caught: the heartbeat timeout not
+    # reaching TensorFlow (its own 10 s, or keras_dl's 60 s, would make this take longer than
+    # 5 s + start-up), a survivor that hangs instead of failing, and a driver message that does
+    # not say which worker died and how.
+    start = time.monotonic()
+    outcomes = _run_workers(tmp_path / "run", epochs=3, kill_after=1, expected=None,
+                            env={"KERAS_DL_HEARTBEAT_TIMEOUT": "5", "KILL_TASK": "1"})
+    (survivor_code, _, survivor_log), (dead_code, dead, _) = outcomes
+    assert dead_code == 9
+    assert dead["heartbeat_ms"] == 5000  # the variable reached TensorFlow's service
+    assert survivor_code not in (0, 9), _last_lines(survivor_log)
+    assert "stopped sending heartbeats" in survivor_log and "task:1" in survivor_log
+    assert time.monotonic() - start < 50  # 5 s of silence, not 60
+    with pytest.raises(pytest.fail.Exception) as failure:
+        _check_exit_codes(outcomes, expected=0)
+    message = str(failure.value)
+    assert "worker 1 exited with code 9 (expected 0); its last lines:" in message
+    assert f"worker 0 exited with code {survivor_code} (expected 0)" in message
+    assert "stopped sending heartbeats" in message  # the survivor's own last lines
+
+
+def test_coordination_timeouts(monkeypatch):
+    for variable in distribute.TIMEOUT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    assert distribute.coordination_timeouts() == distribute.Timeouts(60.0, 300.0, 3600.0)
+    monkeypatch.setenv("KERAS_DL_HEARTBEAT_TIMEOUT", "7.5")
+    monkeypatch.setenv("KERAS_DL_SHUTDOWN_TIMEOUT", " 20 ")
+    assert distribute.coordination_timeouts() == distribute.Timeouts(7.5, 20.0, 3600.0)
+    for bad in ("0", "-3", "soon", "inf", "nan"):
+        monkeypatch.setenv("KERAS_DL_REGISTER_TIMEOUT", bad)
+        with pytest.raises(ValueError, match=f"KERAS_DL_REGISTER_TIMEOUT must be a positive "
+                                             f"number of seconds, got '{bad}'"):
+            distribute.coordination_timeouts()
 
 
 def test_two_worker_processes_tune_the_same_trials(tmp_path):
