@@ -296,11 +296,16 @@ def test_init_from_warns_when_the_validation_split_differs(tmp_path, capsys):
      ("source", {"builder_kwargs": {"hidden_units": [12]}},
       "has shape (64, 16) there but (64, 12)")],
 )
-def test_init_from_a_bad_source_fails_before_the_run_dir_is_made(tmp_path, make, overrides,
-                                                                   message):
+def test_init_from_a_bad_source_fails_before_the_run_dir_is_made(tmp_path, capsys, make,
+                                                                   overrides, message):
+    """Catches: a bad source accepted, or refused after the run dir is made; and the
+    validation-split warning printed before the refusal (the source was trained with seed 0,
+    this run asks seed 3: a refused run prints its one line and no warning)."""
     source = tmp_path / "source"
     if make == "source":
         _train(source, epochs=1)
+        overrides = {**overrides, "seed": 3}
+        capsys.readouterr()
     elif make == "unfinished":
         source.mkdir()
         (source / "config.json").write_text("{}")
@@ -310,6 +315,7 @@ def test_init_from_a_bad_source_fails_before_the_run_dir_is_made(tmp_path, make,
     with pytest.raises(ValueError, match=re.escape(message)):
         _train(tmp_path / "run", init_from=source, **overrides)
     assert not (tmp_path / "run").exists()
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_init_from_refuses_greedy_pretraining_that_would_overwrite_it(tmp_path):

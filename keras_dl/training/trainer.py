@@ -12,7 +12,10 @@ or resumed (`run_dir`), the model built, checked and pre-trained as its task say
 directory ends up holding `config.json` (every setting, resolved), `history.csv`,
 `metrics.json`, `model.keras`, `checkpoints/best.keras` and `tensorboard/`. While the run is
 unfinished it also holds `backup/`; rerunning the same call resumes from the last finished
-epoch.
+epoch. Killed after `fit` (while evaluating or saving), a rerun trains nothing again: the
+backup outlives `fit` until `metrics.json` is written (`keep_backup`), so the rerun's `fit`
+runs no epoch, ends where early stopping had ended it and restores its best weights
+(`callbacks.FinishedFit`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -32,12 +36,14 @@ from keras_dl.training.callbacks import (
     default_callbacks,
     monitor_mode,
     precise_batch_norm_callback,
+    stopped_epochs,
 )
 from keras_dl.training.init_from import warn_if_validation_was_trained_on
 from keras_dl.training.optimizers import optimizer_factory
 from keras_dl.training.precision import float32_copy
 from keras_dl.training.resolve import resolve
-from keras_dl.training.run_dir import TrainingClock, prepare_run_dir, read_history
+from keras_dl.training.run_dir import (TrainingClock, prepare_run_dir, read_history,
+                                       save_atomically, write_atomically)
 
 
 @dataclasses.dataclass
@@ -91,8 +97,6 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
     info = registry.model_info(model_name)
     task = tasks.get(info.task)
     run_dir = Path(run_dir)
-    if config.get("init_from"):
-        warn_if_validation_was_trained_on(config)
     data = preparation.load_data(config)
     strategy_ = distribute.strategy(strategy, gpus)
     distributed = distribute.is_distributed(strategy_)
@@ -105,6 +109,8 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
         resuming = (run_dir / "backup" / distribute.task_name()).exists()
     worker_dir = run_dir if chief else run_dir / "workers" / distribute.task_name()
     worker_dir.mkdir(parents=True, exist_ok=True)
+    if config.get("init_from"):  # after every refusal above: a refused run prints one line
+        warn_if_validation_was_trained_on(config)
     if verbose and chief:
         print(f"resuming the unfinished run in {run_dir}" if resuming else
               f"run dir: {run_dir} (rerun with the same run dir to resume if interrupted)")
@@ -117,7 +123,7 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
     callbacks = default_callbacks(
         str(run_dir), lr_schedule=config["lr_schedule"], learning_rate=config["learning_rate"],
         epochs=config["epochs"], patience=config["patience"], chief=chief, monitor=watched,
-        backup_dir=None if backup_dir is None else str(backup_dir),
+        backup_dir=None if backup_dir is None else str(backup_dir), keep_backup=not distributed,
     ) + list(extra_callbacks)
     # batch norm behind dropout / drop-path / stochastic depth: statistics of the inference-time
     # signal before every validation and at the end (the variance shift compounds otherwise)
@@ -130,9 +136,12 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
 
-    fitted = fit_model.fit(train_data, validation_data=val_data, epochs=config["epochs"],
-                           shuffle=False, callbacks=callbacks, verbose=verbose if chief else 0,
-                           **fit_steps)
+    # a fit that early stopping had ended before a kill ends there again: no epoch more
+    epochs = config["epochs"]
+    if resuming:
+        epochs = min(epochs, stopped_epochs(backup_dir or run_dir / "backup") or epochs)
+    fitted = fit_model.fit(train_data, validation_data=val_data, epochs=epochs, shuffle=False,
+                           callbacks=callbacks, verbose=verbose if chief else 0, **fit_steps)
 
     evaluated, test_examples = _evaluate(model, task, config, data, strategy_)
     if chief:
@@ -164,9 +173,11 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
         model = float32_copy(model)
         task.compile(model, optimizer_factory(config)(), info)
         model.optimizer.build(model.trainable_variables)  # saved whole: loads without warnings
-    if chief:  # only the chief writes the final model and metrics
-        model.save(run_dir / "model.keras")
-        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    if chief:  # only the chief writes the final model and metrics, each whole or not at all
+        save_atomically(model, run_dir / "model.keras")
+        write_atomically(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        if not distributed:  # the backup kept past `fit` (`keep_backup`) is done with
+            shutil.rmtree(run_dir / "backup", ignore_errors=True)
     return TrainResult(model=model, metrics=metrics, history=history, run_dir=run_dir,
                        config=config)
 
