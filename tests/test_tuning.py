@@ -7,6 +7,7 @@ import keras
 import keras_tuner
 import numpy as np
 import pytest
+from _memory import rss_mib
 
 import keras_dl
 from keras_dl import training, tuning
@@ -172,22 +173,14 @@ def test_other_tuners_run_within_the_trial_budget(tmp_path, tuner, capfd):
     assert "Epoch 1/2" in out and "\x1b" not in out + err and "\r" not in out + err
 
 
-def _rss_mib():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
 class RssProbe(keras.callbacks.Callback):
     samples: list = []  # on the class: KerasTuner deep-copies callbacks for every trial
 
     def on_train_end(self, logs=None):
-        type(self).samples.append(_rss_mib())
+        type(self).samples.append(rss_mib())
 
 
-def test_memory_stays_flat_across_ten_trials(tmp_path):
+def test_memory_stays_flat_across_ten_trials(tmp_path, record_property):
     probe = RssProbe()
     RssProbe.samples.clear()
     # lenet5's space (modern or not, learning rate, batch size) keeps every trial's model the
@@ -204,6 +197,7 @@ def test_memory_stays_flat_across_ten_trials(tmp_path):
     # all eight samples, so one high or low trial moves it little; 5 MiB a trial separates the two.
     trials = np.arange(3, 11)
     slope = np.polyfit(trials, samples[2:], 1)[0]
+    record_property("rss_slope_mib_per_trial", round(float(slope), 3))  # docs/reliability.md
     assert slope < 5, (f"RSS climbed {slope:.1f} MiB a trial over trials 3-10: "
                        f"{np.round(samples, 1)}")
 

@@ -9,12 +9,16 @@ result.best_hyperparameters, result.best_model_path
 The search runs on KerasTuner (`RandomSearch`, `Hyperband`, `BayesianOptimization`) with the
 model's `RegisteredHyperModel`; every trial is prepared and trained as `keras-dl train` trains
 (early stopping on the validation split with the given patience, the same schedule,
-pre-training, augmentation and precision). KerasTuner keeps each trial on disk under `DIRECTORY/search/`, so
-rerunning the same call resumes: finished trials are not redone, and a larger `max_trials` runs
-only the new ones. KerasTuner clears the Keras session before building each trial's model, so
-memory stays flat across trials. At the end the best model is written to
-`DIRECTORY/best/model.keras` (with `config.json` and `hyperparameters.json`, ready for
-`keras-dl evaluate` and `keras-dl export`) and every trial to `DIRECTORY/trials.json`.
+pre-training, augmentation and precision). KerasTuner keeps each trial on disk under
+`DIRECTORY/search/`, so rerunning the same call resumes: finished trials are not redone, and a
+larger `max_trials` runs only the new ones. This holds after a kill at any instant:
+KerasTuner's state is written atomically and made consistent before it is reloaded
+(`keras_dl.tuning.resume`), and a trial that was running is run again from its start.
+KerasTuner clears the Keras session before building each trial's model, so memory stays flat
+across trials. At the end the best model is written to `DIRECTORY/best/model.keras` (with
+`config.json` and `hyperparameters.json`, ready for `keras-dl evaluate` and `keras-dl export`)
+and every trial to `DIRECTORY/trials.json`, each through a hidden temporary file renamed into
+place (whole or absent, never half-written).
 """
 
 from __future__ import annotations
@@ -31,10 +35,13 @@ import keras
 import keras_tuner
 
 from keras_dl import distribute, registry, tasks
+from keras_dl.training.run_dir import save_atomically, write_atomically
+from keras_dl.tuning import resume
 from keras_dl.tuning.hypermodel import RegisteredHyperModel, trial_config
 
 TUNERS = ("random", "hyperband", "bayesian")
 OBJECTIVES = {"val_accuracy": "max", "val_loss": "min", "accuracy": "max", "loss": "min"}
+PROJECT = "search"  # KerasTuner's project folder inside the search directory
 
 
 @dataclasses.dataclass
@@ -50,7 +57,7 @@ class TuneResult:
 def _make_tuner(kind, hypermodel, objective, max_trials, epochs, directory, seed, overwrite,
                 strategy_=None):
     common = dict(objective=keras_tuner.Objective(objective, OBJECTIVES[objective]),
-                  directory=str(directory), project_name="search", overwrite=overwrite,
+                  directory=str(directory), project_name=PROJECT, overwrite=overwrite,
                   seed=seed, distribution_strategy=strategy_)
     if kind == "random":
         return keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
@@ -59,6 +66,21 @@ def _make_tuner(kind, hypermodel, objective, max_trials, epochs, directory, seed
     tuner = keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3, **common)
     tuner.oracle.max_trials = max_trials  # Hyperband has no trial budget of its own: cap it
     return tuner
+
+
+def _resumed_tuner(kind, hypermodel, objective, max_trials, config, search_dir, strategy_):
+    """The KerasTuner tuner of this search, holding the trials already on disk (repaired first
+    if a kill left them disagreeing: `keras_dl.tuning.resume`)."""
+    project_dir = Path(search_dir) / PROJECT
+    resume.repair_search(project_dir)
+    reloads = resume.has_tuner_state(project_dir)
+    # KerasTuner's oracle takes a seed of 0 as "none" and draws one from Python's `random`:
+    # seeded here, every worker of a cluster (and every rerun) draws the same trials
+    keras.utils.set_random_seed(config["seed"])
+    search = _make_tuner(kind, hypermodel, objective, max_trials, config["epochs"], search_dir,
+                         config["seed"], overwrite=False, strategy_=strategy_)
+    resume.resume_oracle(search, reloads)
+    return search
 
 
 def ranked_trials(tuner) -> list[dict]:
@@ -144,15 +166,12 @@ def tune(model_name: str, *, directory, tuner: str = "random", max_trials: int =
     hypermodel = RegisteredHyperModel(model_name, config=config,
                                       data=load_data(config, test=False),
                                       strategy=strategy_ if distributed else None)
-    # KerasTuner's oracle takes a seed of 0 as "none" and draws one from Python's `random`:
-    # seeded here, every worker of a cluster (and every rerun) draws the same trials
-    keras.utils.set_random_seed(config["seed"])
-    search = _make_tuner(tuner, hypermodel, objective, max_trials, config["epochs"], search_dir,
-                         config["seed"], overwrite=False,
-                         strategy_=strategy_ if distributed else None)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    search.search(epochs=config["epochs"], callbacks=list(extra_callbacks), verbose=verbose)
+    with resume.atomic_state_writes():
+        search = _resumed_tuner(tuner, hypermodel, objective, max_trials, config, search_dir,
+                                strategy_ if distributed else None)
+        search.search(epochs=config["epochs"], callbacks=list(extra_callbacks), verbose=verbose)
 
     trials = ranked_trials(search)
     best_hp = search.get_best_hyperparameters(1)[0]
@@ -170,11 +189,12 @@ def tune(model_name: str, *, directory, tuner: str = "random", max_trials: int =
         best_model.optimizer.build(best_model.trainable_variables)  # so it loads back cleanly
     best_dir = directory / "best"
     best_dir.mkdir(parents=True, exist_ok=True)
-    best_model.save(best_dir / "model.keras")
-    (best_dir / "hyperparameters.json").write_text(json.dumps(best_hp.values, indent=2) + "\n")
-    (best_dir / "config.json").write_text(json.dumps(
+    save_atomically(best_model, best_dir / "model.keras")
+    write_atomically(best_dir / "hyperparameters.json",
+                     json.dumps(best_hp.values, indent=2) + "\n")
+    write_atomically(best_dir / "config.json", json.dumps(
         {**trial_config(config, best_hp), "objective": objective,
          "score": trials[0]["score"] if trials else None, "tuner": tuner}, indent=2) + "\n")
-    (directory / "trials.json").write_text(json.dumps(trials, indent=2) + "\n")
+    write_atomically(directory / "trials.json", json.dumps(trials, indent=2) + "\n")
     return TuneResult(trials=trials, best_hyperparameters=dict(best_hp.values),
                       best_model_path=best_dir / "model.keras", directory=directory)
