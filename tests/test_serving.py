@@ -15,6 +15,7 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
+from _http import http
 from tensorflow_serving.apis import (
     get_model_metadata_pb2,
     get_model_status_pb2,
@@ -47,18 +48,6 @@ def server(exported):
     base, _ = exported
     with ModelServer(base, rest_port=0, grpc_port=0, max_request_bytes=2_000_000) as running:
         yield running
-
-
-def http(server, method, path, body=None, raw=None):
-    url = f"http://127.0.0.1:{server.rest_port}{path}"
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def images(count, seed=0):
@@ -511,6 +500,31 @@ def _grpc_refusal(call, request):
     return error.value.code(), error.value.details()
 
 
+def test_an_unknown_signature_is_refused_as_tf_serving_does(server):
+    """Catches a Predict naming a signature the model does not serve answered over gRPC with
+    another status or message than TF Serving's (FAILED_PRECONDITION, `Serving signature key
+    "x" not found.`), over REST with another status than TF Serving's 400 or without its
+    message, and the default signature ("" or "serving_default") refused."""
+    x = images(1)
+    for name in ("x", "classify"):
+        assert http(server, "POST", "/v1/models/lenet5:predict",
+                    {"signature_name": name, "instances": x.tolist()}) == (400, {
+                        "error": f'Serving signature name: "{name}" not found in signature '
+                                 'def; this server serves "serving_default"'})
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "lenet5"
+        request.inputs["images"].CopyFrom(tf.make_tensor_proto(x))
+        for name in ("x", "classify"):
+            request.model_spec.signature_name = name
+            assert _grpc_refusal(stub.Predict, request) == (
+                grpc.StatusCode.FAILED_PRECONDITION, f'Serving signature key "{name}" not found.')
+        for name in ("", "serving_default"):
+            request.model_spec.signature_name = name
+            assert set(stub.Predict(request, timeout=60).outputs) == {"probabilities"}
+
+
 def test_requested_versions_are_served_over_rest_and_grpc(two_versions):
     """Catches `versions/V` or `model_spec.version` being ignored (the newest answering
     instead) and NOT_FOUND errors over gRPC without Serving's message."""
@@ -713,3 +727,173 @@ def test_model_names_with_a_slash_are_never_looked_up(tmp_path):
     assert repo.versions("outer/m") == [] and repo.model_names() == []
     with pytest.raises(ServableNotFound):
         repo.get("outer/m")
+
+
+# --- every signature, as TF Serving serves it ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def autoencoders(tmp_path_factory):
+    """A tiny autoencoder ("ae": encode → code, decode) and VAE ("vae": encode → z_mean and
+    z_log_var, two outputs) exported to one base and served."""
+    from keras_dl.models import autoencoders as parts
+
+    base = tmp_path_factory.mktemp("autoencoders")
+    models = {
+        "ae": keras_dl.create_model("autoencoder", input_shape=(8, 8, 1), code_size=4,
+                                    hidden_units=(8,)),
+        "vae": keras_dl.create_model("vae", input_shape=(8, 8, 1), latent_dim=2,
+                                     hidden_units=(6,)),
+    }
+    for name, model in models.items():
+        export_saved_model(model, base, name, 1)
+    parts_of = {name: (parts.encoder(m), parts.decoder(m)) for name, m in models.items()}
+    with ModelServer(base, rest_port=0, grpc_port=0) as running:
+        yield running, models, parts_of
+
+
+def _grpc_predict(server, model, signature, inputs):
+    """The outputs (name → array) and the answered signature_name of a gRPC Predict."""
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = model
+        request.model_spec.signature_name = signature
+        for key, value in inputs.items():
+            request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+        response = stub.Predict(request, timeout=60)
+    return ({key: tf.make_ndarray(value) for key, value in response.outputs.items()},
+            response.model_spec.signature_name)
+
+
+def test_encode_and_decode_are_served_over_rest_and_grpc(autoencoders):
+    """Catches a named signature answered by another (every signature running
+    serving_default, or encode and decode swapped), a signature's own input name or shape
+    refused, and serving_default changed by serving the others."""
+    server, models, parts_of = autoencoders
+    encoder, decoder = parts_of["ae"]
+    x = np.random.default_rng(5).random((3, 8, 8, 1), dtype="float32")
+    code = np.asarray(encoder(x))
+    reconstruction = np.asarray(decoder(code))
+    assert code.shape == (3, 4)
+    path = "/v1/models/ae:predict"
+
+    status, body = http(server, "POST", path, {"signature_name": "encode", "instances": x.tolist()})
+    assert status == 200 and set(body) == {"predictions"}
+    np.testing.assert_allclose(body["predictions"], code, atol=1e-5)
+    status, body = http(server, "POST", path, {"signature_name": "encode",
+                                               "instances": [{"inputs": r} for r in x.tolist()]})
+    np.testing.assert_allclose(body["predictions"], code, atol=1e-5)
+    status, body = http(server, "POST", path, {"signature_name": "decode",
+                                               "inputs": {"code": code.tolist()}})
+    assert status == 200 and set(body) == {"outputs"}
+    np.testing.assert_allclose(body["outputs"], reconstruction, atol=1e-5)
+    status, body = http(server, "POST", path, {"signature_name": "decode",
+                                               "instances": code.tolist()})
+    np.testing.assert_allclose(body["predictions"], reconstruction, atol=1e-5)
+    for request in ({"instances": x.tolist()}, {"signature_name": "", "inputs": x.tolist()}):
+        status, body = http(server, "POST", path, request)
+        served = body.get("predictions", body.get("outputs"))
+        np.testing.assert_allclose(served, np.asarray(models["ae"](x)), atol=1e-5)
+
+    outputs, answered = _grpc_predict(server, "ae", "encode", {"inputs": x})
+    assert answered == "encode" and set(outputs) == {"code"}
+    np.testing.assert_allclose(outputs["code"], code, atol=1e-5)
+    outputs, answered = _grpc_predict(server, "ae", "decode", {"code": code})
+    assert answered == "decode" and set(outputs) == {"reconstruction"}
+    np.testing.assert_allclose(outputs["reconstruction"], reconstruction, atol=1e-5)
+    outputs, answered = _grpc_predict(server, "ae", "", {"inputs": x})
+    assert answered == "serving_default" and set(outputs) == {"reconstruction"}
+
+
+def test_a_signature_with_two_outputs_answers_rows_of_objects_and_a_dict_of_columns(
+        autoencoders):
+    """Catches a VAE's `encode` (z_mean, z_log_var) answered in the wrong REST layout or with
+    another signature's outputs, over REST and gRPC."""
+    server, _, parts_of = autoencoders
+    x = np.random.default_rng(6).random((2, 8, 8, 1), dtype="float32")
+    z_mean, z_log_var = (np.asarray(v) for v in parts_of["vae"][0](x))
+    status, body = http(server, "POST", "/v1/models/vae:predict",
+                        {"signature_name": "encode", "instances": x.tolist()})
+    assert status == 200 and len(body["predictions"]) == 2
+    for row, mean, log_var in zip(body["predictions"], z_mean, z_log_var):
+        assert set(row) == {"z_mean", "z_log_var"}
+        np.testing.assert_allclose(row["z_mean"], mean, atol=1e-5)
+        np.testing.assert_allclose(row["z_log_var"], log_var, atol=1e-5)
+    status, body = http(server, "POST", "/v1/models/vae:predict",
+                        {"signature_name": "encode", "inputs": {"inputs": x.tolist()}})
+    assert status == 200 and set(body["outputs"]) == {"z_mean", "z_log_var"}
+    np.testing.assert_allclose(body["outputs"]["z_mean"], z_mean, atol=1e-5)
+    np.testing.assert_allclose(body["outputs"]["z_log_var"], z_log_var, atol=1e-5)
+    outputs, _ = _grpc_predict(server, "vae", "encode", {"inputs": x})
+    np.testing.assert_allclose(outputs["z_log_var"], z_log_var, atol=1e-5)
+    outputs, answered = _grpc_predict(server, "vae", "sample", {"inputs": x})
+    assert answered == "sample" and {k: v.shape for k, v in outputs.items()} == {
+        "reconstruction": (2, 8, 8, 1), "z": (2, 2)}
+
+
+def test_a_named_signature_checks_its_own_inputs_and_unknown_names_list_the_known(autoencoders):
+    """Catches `decode` checked against serving_default's input (or not at all): a code of the
+    wrong width must be one line naming the shape and the signature; a wrong input name must
+    name the signature's input; an unknown signature must be listed with those the model has,
+    over gRPC as TF Serving answers it."""
+    server, _, _ = autoencoders
+    path = "/v1/models/ae:predict"
+    wide = ("input of shape (1, 5) does not fit the input 'code' of signature \"decode\", "
+            "which takes (batch, 4) or one example without the batch axis")
+    assert http(server, "POST", path, {"signature_name": "decode",
+                                       "instances": [[0.0] * 5]}) == (400, {"error": wide})
+    images = np.zeros((1, 8, 8, 1), "float32").tolist()
+    assert http(server, "POST", path, {"signature_name": "decode",
+                                       "inputs": {"inputs": images}}) == (400, {
+        "error": "input names ['inputs'] do not match signature \"decode\"'s input \"code\""})
+    assert http(server, "POST", path, {"signature_name": "decode", "instances": images})[0] == 400
+    assert http(server, "POST", path, {"signature_name": ["encode"], "instances": images}) == (
+        400, {"error": "'signature_name' must be a string, got ['encode']"})
+    assert http(server, "POST", path, {"signature_name": "sample", "instances": images}) == (
+        400, {"error": 'Serving signature name: "sample" not found in signature def; this '
+                       'server serves "serving_default", "decode", "encode"'})
+    with pytest.raises(grpc.RpcError) as error:
+        _grpc_predict(server, "ae", "decode", {"code": np.zeros((1, 5), "float32")})
+    assert (error.value.code(), error.value.details()) == (grpc.StatusCode.INVALID_ARGUMENT,
+                                                          wide)
+    with pytest.raises(grpc.RpcError) as error:
+        _grpc_predict(server, "ae", "sample", {"inputs": np.zeros((1, 8, 8, 1), "float32")})
+    assert (error.value.code(), error.value.details()) == (
+        grpc.StatusCode.FAILED_PRECONDITION, 'Serving signature key "sample" not found.')
+    status, body = http(server, "GET", "/v1/models/ae/metadata")
+    assert set(body["metadata"]["signature_def"]["signature_def"]) == {
+        "serving_default", "encode", "decode"}
+
+
+def test_a_signature_with_two_inputs_takes_them_by_name(tmp_path):
+    """Catches a several-input signature (a SavedModel not written by keras_dl) fed one input
+    for all, fed a bare array without a refusal, or fed inputs of different batch sizes."""
+    from keras_dl.export import ServedModel
+    from keras_dl.serving.calls import RequestError, predict
+
+    module = tf.Module()
+    one = tf.function(lambda inputs: {"y": inputs * 2.0},
+                      input_signature=[tf.TensorSpec([None, 2], tf.float32, name="inputs")])
+    pair = tf.function(lambda a, b: {"sum": a + b, "difference": a - b},
+                       input_signature=[tf.TensorSpec([None, 2], tf.float32, name="a"),
+                                        tf.TensorSpec([None, 2], tf.float32, name="b")])
+    path = tmp_path / "m" / "1"
+    tf.saved_model.save(module, str(path), signatures={
+        "serving_default": one.get_concrete_function(), "pair": pair.get_concrete_function()})
+    served = ServedModel(path)
+    assert served.signature_names == ("serving_default", "pair")
+    assert set(served.signature_named("pair").input_specs) == {"a", "b"}
+    a, b = np.array([[1.0, 2.0]]), np.array([[3.0, 5.0]])
+    outputs = predict(served, "pair", {"a": a, "b": b})
+    assert outputs["sum"].tolist() == [[4.0, 7.0]] and outputs["difference"].tolist() == [
+        [-2.0, -3.0]]
+    assert predict(served, "", [[1.0, 2.0]])["y"].tolist() == [[2.0, 4.0]]
+    for inputs, message in (
+            (a, 'signature "pair"\'s inputs "a", "b" must be given by name'),
+            ({"a": a}, 'input names [\'a\'] do not match signature "pair"\'s inputs "a", "b"'),
+            ({"a": a, "b": np.zeros((2, 2))}, 'inputs of signature "pair" hold different '
+                                              "numbers of examples: {'a': 1, 'b': 2}")):
+        with pytest.raises(RequestError) as error:
+            predict(served, "pair", inputs)
+        assert str(error.value) == message

@@ -1,5 +1,11 @@
-"""A SavedModel loaded with TensorFlow's own loader and called through `serving_default`:
-what `keras-dl predict` and the server use."""
+"""A SavedModel loaded with TensorFlow's own loader and called through its signatures: what
+`keras-dl predict` and the server use.
+
+`ServedModel(path)` is called as before through `serving_default` (`served(x)`,
+`served.input_name`, ...); every signature of the SavedModel (an autoencoder's `encode` and
+`decode`, a VAE's `sample`) is a `ServedSignature` in `served.signatures`, found by name with
+`served.signature_named(name)` and run with `served.run(name, inputs)`.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +15,47 @@ from keras_dl.export.layout import resolve_saved_model_dir
 from keras_dl.export.saved_model import SIGNATURE
 
 
-class ServedModel:
-    """A SavedModel loaded with TensorFlow's own loader, called through `serving_default`."""
+class ServedSignature:
+    """One signature of a loaded SavedModel: its name, its inputs (name → `tf.TensorSpec`), the
+    names of its outputs, and a call that checks each input's shape and dtype first."""
 
-    def __init__(self, path):
-        import tensorflow as tf
+    def __init__(self, name: str, function):
+        self.name = name
+        self.function = function
+        self.input_specs = dict(function.structured_input_signature[1])
+        self.output_names = tuple(function.structured_outputs)
+        self._single = next(iter(self.input_specs)) if len(self.input_specs) == 1 else None
 
-        self.path = resolve_saved_model_dir(path)
-        self._loaded = tf.saved_model.load(str(self.path))
-        self.signature = self._loaded.signatures[SIGNATURE]
-        ((self.input_name, self.input_spec),) = self.signature.structured_input_signature[1].items()
-        self.output_names = tuple(self.signature.structured_outputs)
+    @property
+    def input_name(self) -> str:
+        """The name of the signature's input (a signature with one input)."""
+        if self._single is None:
+            raise ValueError(f"signature \"{self.name}\" takes {len(self.input_specs)} inputs "
+                             f"({', '.join(sorted(self.input_specs))}), not one")
+        return self._single
+
+    @property
+    def input_spec(self):
+        return self.input_specs[self.input_name]
 
     @property
     def input_shape(self) -> tuple:
         """The input shape without the batch axis (None for free dimensions)."""
         return tuple(self.input_spec.shape[1:])
 
-    def check_inputs(self, inputs: np.ndarray) -> np.ndarray:
-        """A batch matching the signature, from a batch or a single example; `ValueError` else."""
+    def describe_input(self, name: str) -> str:
+        """How errors name the input `name`: the default signature's as "the model's input",
+        any other's with its signature, so a client asking `decode` learns what it asked."""
+        if self.name == SIGNATURE:
+            return f"the model's input {name!r}"
+        return f"the input {name!r} of signature \"{self.name}\""
+
+    def check_input(self, name: str, inputs) -> np.ndarray:
+        """A batch for the input `name`, from a batch or a single example; `ValueError` else."""
+        spec = self.input_specs[name]
         inputs = np.asarray(inputs)
         given = tuple(inputs.shape)
-        expected = self.input_shape
+        expected = tuple(spec.shape[1:])
         if inputs.ndim == len(expected):
             inputs = inputs[None]
         fits = inputs.ndim == len(expected) + 1 and all(
@@ -39,16 +64,83 @@ class ServedModel:
         if not fits:
             shape = "(batch, " + ", ".join("?" if d is None else str(d) for d in expected) + ")"
             raise ValueError(
-                f"input of shape {given} does not fit the model's input "
-                f"{self.input_name!r}, which takes {shape} or one example without the batch axis"
+                f"input of shape {given} does not fit {self.describe_input(name)}, which takes "
+                f"{shape} or one example without the batch axis"
             )
         if not np.issubdtype(inputs.dtype, np.number):
             raise ValueError(f"input must be numeric, got dtype {inputs.dtype}")
-        return inputs.astype(self.input_spec.dtype.as_numpy_dtype)
+        return inputs.astype(spec.dtype.as_numpy_dtype)
+
+    def check_inputs(self, inputs) -> np.ndarray:
+        """The single input's batch (see `check_input`)."""
+        return self.check_input(self.input_name, inputs)
+
+    def call(self, inputs: dict) -> dict:
+        """Run the signature on `inputs`, a dict holding exactly its input names; every input
+        is checked, and all must hold the same number of examples."""
+        batches = {name: self.check_input(name, value) for name, value in inputs.items()}
+        sizes = {name: len(batch) for name, batch in batches.items()}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"inputs of signature \"{self.name}\" hold different numbers of "
+                             f"examples: {sizes}")
+        return self._run(batches)
 
     def __call__(self, inputs) -> dict:
+        """Run the single-input signature on a batch or one example."""
+        name = self.input_name
+        return self._run({name: self.check_input(name, inputs)})
+
+    def _run(self, batches: dict) -> dict:
         import tensorflow as tf
 
-        batch = self.check_inputs(inputs)
-        outputs = self.signature(**{self.input_name: tf.constant(batch)})
+        outputs = self.function(**{name: tf.constant(b) for name, b in batches.items()})
         return {key: np.asarray(value) for key, value in outputs.items()}
+
+
+class ServedModel:
+    """A SavedModel loaded with TensorFlow's own loader; called (`served(x)`) through
+    `serving_default`, and through any other signature with `run`. `KeyError` if it has no
+    `serving_default`."""
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        self.path = resolve_saved_model_dir(path)
+        self._loaded = tf.saved_model.load(str(self.path))
+        self.signature = self._loaded.signatures[SIGNATURE]
+        self.signatures = {name: ServedSignature(name, function)
+                           for name, function in self._loaded.signatures.items()}
+        self.default = self.signatures[SIGNATURE]
+        self.input_name, self.input_spec = self.default.input_name, self.default.input_spec
+        self.output_names = self.default.output_names
+
+    @property
+    def signature_names(self) -> tuple:
+        """`serving_default` first, then the others in alphabetical order."""
+        return (SIGNATURE, *sorted(name for name in self.signatures if name != SIGNATURE))
+
+    def signature_named(self, name: str) -> ServedSignature:
+        """The signature `name` ("" is `serving_default`, as in TF Serving); `KeyError` if the
+        SavedModel has none of that name."""
+        return self.signatures[name or SIGNATURE]
+
+    @property
+    def input_shape(self) -> tuple:
+        """The input shape without the batch axis (None for free dimensions)."""
+        return self.default.input_shape
+
+    def check_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """A batch matching `serving_default`, from a batch or a single example; `ValueError`
+        else."""
+        return self.default.check_inputs(inputs)
+
+    def run(self, name: str, inputs) -> dict:
+        """Run the signature `name` on `inputs` (a dict input name → array, or the array of a
+        single-input signature); `serving_default` goes through `__call__`."""
+        signature = self.signature_named(name)
+        if signature is self.default and not isinstance(inputs, dict):
+            return self(inputs)
+        return signature.call(inputs) if isinstance(inputs, dict) else signature(inputs)
+
+    def __call__(self, inputs) -> dict:
+        return self.default(inputs)
