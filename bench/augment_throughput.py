@@ -27,7 +27,7 @@ quiet_tensorflow()
 import keras  # noqa: E402
 
 from keras_dl import data  # noqa: E402
-from keras_dl.cli import positive_int  # noqa: E402
+from keras_dl.cli_inputs import positive_int  # noqa: E402
 from keras_dl.data.augment import AUGMENTATIONS, DEFAULTS, build_augmentation  # noqa: E402
 
 BATCH = 128

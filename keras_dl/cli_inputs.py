@@ -1,8 +1,9 @@
 """What `keras-dl` accepts from its user, checked before anything runs: options (one-line
-argparse errors), `--set` builder arguments, and the input files of `predict`.
+argparse errors), `--set` builder arguments, output directories, the input files of `predict`
+and the model files the commands load.
 
 Every refusal is a `UsageError` (or argparse's exit): one line naming the bad value and what is
-allowed, exit code 2. Nothing here imports TensorFlow.
+allowed, exit code 2. Importing this imports no TensorFlow (the loaders import it when called).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 from pathlib import Path
 
 from keras_dl import settings
@@ -21,6 +23,16 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
 
 
+def printable(text: str) -> str:
+    """`text` as it can be printed on any terminal: a path's non-UTF-8 bytes (which Python
+    holds as lone surrogates, PEP 383) become `\\xff` escapes instead of failing to encode."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        raw = text.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, with a usage error as one line (`keras-dl train: error: argument --epochs:
     -1 is not a positive integer`) and exit code 2, not the usage block."""
@@ -29,7 +41,37 @@ class ArgumentParser(argparse.ArgumentParser):
         commands = getattr(self, "command_names", None)
         if commands and message.endswith("required: COMMAND"):
             message += f" (one of {', '.join(commands)})"
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, printable(f"{self.prog}: error: {message}") + "\n")
+
+
+def add_unsafe_load_option(parser) -> None:
+    """`--unsafe-load`: trust the `.keras` files this command loads to run the Python code
+    they hold (a Lambda layer's function); without it such a file is refused (Keras'
+    safe mode)."""
+    parser.add_argument("--unsafe-load", action="store_true",
+                        help="load .keras files holding Python code (a Lambda layer's "
+                        "function), which runs on loading: only for files you trust "
+                        "(refused by default: Keras' safe mode)")
+
+
+def check_output_dir(path, option: str) -> None:
+    """`UsageError`, before anything runs, when the directory `path` (given by `option`)
+    cannot be made or written: it, or the nearest folder above it that exists, is a file, or
+    that folder is not writable."""
+    path = Path(path)
+    existing = path
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        is_dir = existing.is_dir()
+    except OSError:  # a folder on the way that cannot be searched
+        is_dir = False
+    if not is_dir:
+        where = "is a file" if existing == path else f"is under {existing}, a file"
+        raise UsageError(f"{option} {path} {where}; give a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: {existing} is not writable; give a directory "
+                         "you can write to")
 
 
 positive_int = settings.cli_int(1, "positive")
@@ -112,8 +154,8 @@ def load_inputs(input_file: Path):
 
 def check_inputs(inputs, input_file: Path, served, metadata: dict, allow_any_range: bool):
     """A batch for `served` from the array of `input_file` (a batch, or one example):
-    `UsageError` for another shape, non-finite values, or values outside the range of the
-    data the model was trained on."""
+    `UsageError` for another shape, an empty array, non-finite values, or values outside the
+    range of the data the model was trained on."""
     import numpy as np
 
     want = served.input_shape
@@ -126,14 +168,17 @@ def check_inputs(inputs, input_file: Path, served, metadata: dict, allow_any_ran
             f"{input_file}: input of shape {tuple(inputs.shape)} does not fit the model's input "
             f"{served.input_name!r}, which takes (batch, {dims}) or one example ({dims}"
             f"{',' if len(want) == 1 else ''})")
-    if batch.size and not np.isfinite(batch).all():
+    if not batch.size:
+        raise UsageError(f"{input_file} holds no values (shape {tuple(inputs.shape)}); "
+                         "predict takes one example or a batch of at least one")
+    if not np.isfinite(batch).all():
         raise UsageError(f"{input_file} holds NaN or infinite values; the model takes finite "
                          "numbers")
     dataset = metadata.get("dataset")
     input_range = metadata.get("input_range")
     if input_range is None and dataset and "input_range" not in metadata:
         input_range = unit_range(dataset)  # exported before the range was recorded
-    if input_range is not None and batch.size and not allow_any_range:
+    if input_range is not None and not allow_any_range:
         low, high = (float(v) for v in input_range)
         found_low, found_high = float(batch.min()), float(batch.max())
         if found_low < low or found_high > high:
@@ -142,3 +187,34 @@ def check_inputs(inputs, input_file: Path, served, metadata: dict, allow_any_ran
                 f"was trained on {dataset or 'data'!r} in [{low:g}, {high:g}]: scale the inputs "
                 "to that range (e.g. 0-255 pixels / 255), or pass --allow-out-of-range")
     return batch
+
+
+def load_keras_model(path: Path):
+    """The model of a `.keras` file or of a run dir's `model.keras`, loaded in Keras' safe
+    mode unless the command runs with `--unsafe-load` (`keras_dl.cli.main`); `keras_dl.load_model`'s
+    refusals are one line naming the file."""
+    import keras_dl
+
+    model_file = path / "model.keras" if path.is_dir() else path
+    if not model_file.is_file():
+        raise UsageError(f"{path} is neither a .keras model file nor a run dir holding model.keras")
+    if model_file.suffix != ".keras":
+        raise UsageError(f"{model_file} is not a .keras model file")
+    return keras_dl.load_model(model_file)
+
+
+def load_saved_model(path):
+    """`ServedModel(path)`; a SavedModel that TensorFlow cannot read (a corrupt or truncated
+    saved_model.pb, missing variables) or that has no serving signature is one `UsageError`."""
+    import tensorflow as tf
+
+    from keras_dl.export import SIGNATURE, ServedModel
+
+    try:
+        return ServedModel(path)
+    except KeyError:
+        raise UsageError(f"{path} has no {SIGNATURE!r} signature, which predict calls; "
+                         "export the model with keras-dl export") from None
+    except (OSError, tf.errors.OpError) as error:
+        first = str(error).splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(f"{path} could not be loaded as a SavedModel: {first}") from None

@@ -156,7 +156,12 @@ def register_model(
 
 
 def list_models(pattern: str = "*", family: str | None = None) -> list[str]:
-    """Sorted names of the registered models matching a shell-style `pattern` (and `family`)."""
+    """Sorted names of the registered models matching a shell-style `pattern` (and `family`);
+    `ValueError` naming the families for a family no model has (a misspelt family would
+    otherwise read as "no models")."""
+    families = sorted({info.family for info in _REGISTRY.values()})
+    if family is not None and family not in families:
+        raise ValueError(f"unknown family {family!r}; families: {', '.join(families)}")
     return sorted(
         name
         for name, info in _REGISTRY.items()

@@ -148,3 +148,45 @@ def test_console_script_exit_code_and_clean_output(tmp_path):
         "include_top, classifier_activation, seed, name"
     ]
     assert result.stdout == ""
+
+
+def test_predict_runs_the_signature_it_is_asked_for(tmp_path, capsys):
+    """Catches `predict --signature` ignored (serving_default answering encode), the code
+    printed as if it were class scores, a decode refused for the image range it does not take,
+    and an unknown signature not refused with one line listing those the SavedModel has."""
+    import keras_dl
+    from keras_dl.export import export_saved_model
+    from keras_dl.models import autoencoders
+
+    model = keras_dl.create_model("autoencoder", input_shape=(8, 8, 1), code_size=3,
+                                  hidden_units=(6,))
+    export_saved_model(model, tmp_path, "ae", 1, metadata={"input_range": [0.0, 1.0]})
+    x = np.random.default_rng(2).random((2, 8, 8, 1), dtype="float32")
+    code = np.asarray(autoencoders.encoder(model)(x))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "code.npy", code * 10 - 5)  # a code needs no [0, 1] range
+    np.save(tmp_path / "wide.npy", np.zeros((2, 4), "float32"))
+
+    status, out, _ = run_cli(capsys, "predict", tmp_path / "ae", "--input", tmp_path / "x.npy",
+                             "--signature", "encode", "--json")
+    assert status == 0 and set(json.loads(out)) == {"code"}
+    np.testing.assert_allclose(json.loads(out)["code"], code, atol=1e-5)
+    status, out, _ = run_cli(capsys, "predict", tmp_path / "ae", "--input",
+                             tmp_path / "code.npy", "--signature", "decode", "--json")
+    assert status == 0
+    np.testing.assert_allclose(json.loads(out)["reconstruction"],
+                               autoencoders.decoder(model)(code * 10 - 5), atol=1e-5)
+    status, out, _ = run_cli(capsys, "predict", tmp_path / "ae", "--input", tmp_path / "x.npy",
+                             "--signature", "encode")
+    assert status == 0 and "from 'code'" in out and "class" not in out
+    status, out, _ = run_cli(capsys, "predict", tmp_path / "ae", "--input", tmp_path / "x.npy",
+                             "--json")
+    assert status == 0 and set(json.loads(out)) == {"reconstruction"}
+
+    assert_usage_error(capsys, ["predict", tmp_path / "ae", "--input", tmp_path / "x.npy",
+                                "--signature", "sample"],
+                       f"{tmp_path / 'ae' / '1'} has no signature 'sample'; it has "
+                       "serving_default, decode, encode")
+    assert_usage_error(capsys, ["predict", tmp_path / "ae", "--input", tmp_path / "wide.npy",
+                                "--signature", "decode"],
+                       "input of shape (2, 4) does not fit", "'code'", "(batch, 3)")

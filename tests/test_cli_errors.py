@@ -17,6 +17,7 @@ import pytest
 import keras_dl
 from _cli import run_cli
 from keras_dl import cli, quiet, registry
+from keras_dl.cli_inputs import parse_settings
 from keras_dl.models._common import boolean_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,9 +123,9 @@ def test_every_boolean_argument_of_every_builder_is_checked():
         for key in boolean_parameters(builder):
             seen.add(key)
             booleans = boolean_parameters(builder)
-            assert cli.parse_settings([f"{key}=Off"], booleans) == {key: False}
-            assert cli.parse_settings([f"{key}=YES"], booleans) == {key: True}
-            assert cli.parse_settings([f"{key}=0"], booleans) == {key: False}
+            assert parse_settings([f"{key}=Off"], booleans) == {key: False}
+            assert parse_settings([f"{key}=YES"], booleans) == {key: True}
+            assert parse_settings([f"{key}=0"], booleans) == {key: False}
             with pytest.raises(ValueError, match=f"{key} must be True or False, got 'no'"):
                 keras_dl.create_model(name, **{key: "no"})
     assert {"batch_norm", "include_top", "modern", "tied", "lrn", "persistent"} <= seen

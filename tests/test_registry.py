@@ -14,6 +14,17 @@ def test_list_models_filters_by_pattern_and_family():
     assert keras_dl.list_models() == sorted(keras_dl.list_models())
 
 
+def test_an_unknown_family_is_refused_in_one_line_naming_the_families():
+    """Catches a misspelt family read as "no models" (an empty list, silently), and a refusal
+    that does not name the family given or the families there are."""
+    families = sorted({keras_dl.model_info(name).family for name in keras_dl.list_models()})
+    assert {"cnn", "mlp", "dbn"} <= set(families)
+    with pytest.raises(ValueError) as raised:
+        keras_dl.list_models(family="nope")
+    assert str(raised.value) == f"unknown family 'nope'; families: {', '.join(families)}"
+    assert keras_dl.list_models("zzz*", family="cnn") == []  # a known family: no error
+
+
 def test_create_model_returns_built_functional_model():
     model = keras_dl.create_model("mlp", input_shape=(4,), num_classes=2, hidden_units=(3,))
     assert isinstance(model, keras.Model) and model.built

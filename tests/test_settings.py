@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from keras_dl import cli, settings, training
+from keras_dl import cli, cli_parser, settings, training
+from keras_dl.cli_inputs import parse_settings
 from keras_dl.training.run_dir import RunDirError, changed_setting, prepare_run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ def test_the_cli_passes_every_setting_through():
     args = _subparser("train").parse_args(
         ["mlp", "--lr", "0.5", "--set", "hidden_units=[4]", "--weight-decay", "0.01",
          "--pretrain-unit", "rbm", "--monitor", "val_accuracy"])
-    config = settings.from_arguments(args, "mlp", cli.parse_settings(args.builder_kwargs))
+    config = settings.from_arguments(args, "mlp", parse_settings(args.builder_kwargs))
     assert (config.learning_rate, config.builder_kwargs, config.weight_decay, config.pretraining,
             config.monitor) == (0.5, {"hidden_units": [4]}, 0.01, "rbm", "val_accuracy")
 
@@ -111,7 +112,7 @@ def test_the_docs_table_is_the_settings_table():
 
 
 def test_the_cli_holds_no_copy_of_the_tables_choices():
-    source = (ROOT / "keras_dl" / "cli.py").read_text()
+    source = "".join(path.read_text() for path in (ROOT / "keras_dl").glob("cli*.py"))
     for setting in settings.SETTINGS:
         if setting.choices:
             assert repr(tuple(setting.choices)) not in source
@@ -120,5 +121,5 @@ def test_the_cli_holds_no_copy_of_the_tables_choices():
 def test_the_clis_other_choices_agree_with_the_library():
     from keras_dl import distribute, tuning
 
-    assert cli.STRATEGIES == distribute.STRATEGIES
-    assert cli.TUNERS == tuning.TUNERS and cli.OBJECTIVES == tuple(tuning.OBJECTIVES)
+    assert cli_parser.STRATEGIES == distribute.STRATEGIES
+    assert cli_parser.TUNERS == tuning.TUNERS and cli_parser.OBJECTIVES == tuple(tuning.OBJECTIVES)

@@ -16,7 +16,8 @@ from keras_dl.tuning.hypermodel import draw
 ROOT = Path(__file__).resolve().parents[1]
 ORCHESTRATION = ["keras_dl/training/trainer.py", "keras_dl/training/preparation.py",
                  "keras_dl/training/resolve.py", "keras_dl/tuning/search.py",
-                 "keras_dl/tuning/hypermodel.py", "keras_dl/cli.py", "keras_dl/serving/server.py",
+                 "keras_dl/tuning/hypermodel.py", "keras_dl/cli_commands.py",
+                 "keras_dl/serving/server.py",
                  *[str(p.relative_to(ROOT)) for p in (ROOT / "keras_dl" / "export").glob("*.py")],
                  "tests/test_model_contract.py"]
 

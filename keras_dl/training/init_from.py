@@ -32,12 +32,12 @@ def load_initial_weights(model: keras.Model, model_file) -> None:
     shapes: the same architecture with the same builder arguments. `ValueError` otherwise."""
     import keras_dl
 
-    try:
+    try:  # safe mode unless inside keras_dl.unsafe_loading() (keras-dl --unsafe-load)
         source = keras_dl.load_model(model_file, compile=False)
-    except (ValueError, OSError, TypeError) as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(f"init from {model_file}: cannot be loaded as a Keras model: "
-                         f"{first}") from None
+    except (ValueError, OSError) as error:  # one line naming the file (keras_dl.load_model)
+        unsafe = isinstance(error, keras_dl.UnsafeModelFileError)
+        raise (keras_dl.UnsafeModelFileError if unsafe else ValueError)(
+            f"init from {error}") from None
     held, wanted = source.weights, model.weights
     if len(held) != len(wanted):
         raise ValueError(f"init from {model_file}: it holds {len(held)} weights, model "
