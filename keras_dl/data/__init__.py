@@ -28,6 +28,7 @@ from keras_dl.data.sources import (
 __all__ = [
     "DatasetInfo",
     "DatasetUnavailableError",
+    "check_examples",
     "info",
     "list_datasets",
     "load",
@@ -66,12 +67,37 @@ def load_numpy(name: str, split: str = "train", limit: int | None = None):
     return (x[:limit], y[:limit]) if limit else (x, y)
 
 
+def check_examples(x, y=None) -> None:
+    """`ValueError` naming what is wrong with numpy examples `x` and their labels or targets
+    `y` (None: none): no examples, a label count other than one per example, a non-numeric
+    dtype, or NaN / infinite values (which would train to a NaN loss without an error).
+    Arrays of another kind (tensors) pass unchecked."""
+    for name, array in (("x", x), ("y", y)):
+        if not isinstance(array, np.ndarray):
+            continue
+        if not array.size:
+            raise ValueError(f"{name} holds no examples (shape {array.shape}); give at least one")
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise ValueError(f"{name} has dtype {array.dtype}; examples and labels are numbers")
+        if np.issubdtype(array.dtype, np.inexact) and not np.isfinite(array).all():
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+            raise ValueError(f"{name} holds {array[index]} at index {index}; examples and "
+                             "labels are finite numbers")
+    if isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and len(x) != len(y):
+        raise ValueError(f"x holds {len(x)} examples but y holds {len(y)}; give one label "
+                         "(or target) per example")
+
+
 def train_validation_split(x, y, validation_fraction: float, seed: int = 0):
     """Hold out a stratified-by-shuffle `validation_fraction` of `(x, y)`: returns 4 arrays."""
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction!r}")
-    order = np.random.default_rng(seed).permutation(len(x))
+    check_examples(x, y)
     n_val = max(1, int(round(len(x) * validation_fraction)))
+    if n_val >= len(x):
+        raise ValueError(f"validation_fraction {validation_fraction!r} of {len(x)} example(s) "
+                         "leaves none to train on; give more examples or a smaller fraction")
+    order = np.random.default_rng(seed).permutation(len(x))
     val, train = order[:n_val], order[n_val:]
     return x[train], y[train], x[val], y[val]
 
@@ -87,6 +113,7 @@ def to_dataset(x, y, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
 
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_examples(x, y)
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -101,14 +128,15 @@ def augment_batches(dataset, augment, labelled: bool = True):
     model, say) or None (the dataset is returned as it is); with `labelled`, the elements are
     `(x, y)` and the labels pass through untouched.
     """
-    import tensorflow as tf
 
     if augment is None:
         return dataset
+    # One batch at a time: the augmentation layers draw from one seed-generator state, and
+    # parallel calls would take their draws in whatever order the threads run (two runs with
+    # one seed would then differ; tests/test_determinism.py).
     if labelled:
-        return dataset.map(lambda xb, yb: (augment(xb, training=True), yb),
-                           num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.map(lambda xb: augment(xb, training=True), num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.map(lambda xb, yb: (augment(xb, training=True), yb))
+    return dataset.map(lambda xb: augment(xb, training=True))
 
 
 def load(name: str, split: str = "train", batch_size: int = 32, shuffle: bool | None = None,
