@@ -61,8 +61,10 @@ GROUPS = {
         "the registry's registration and argument checking",
     ),
     "serving": Group(
-        ("keras_dl/serving/server.py", "keras_dl/serving/repository.py"),
-        ("tests/test_serving.py",),
+        ("keras_dl/serving/server.py", "keras_dl/serving/repository.py",
+         "keras_dl/serving/rest.py", "keras_dl/serving/grpc_service.py",
+         "keras_dl/serving/connections.py", "keras_dl/serving/calls.py"),
+        ("tests/test_serving.py", "tests/test_serving_hardening.py"),
         "the server's request handling and model repository",
     ),
 }
