@@ -37,6 +37,7 @@ NOT_LAYERS = {
     "LENET5_C3_TABLE": "LeNet-5's C3 connection table (a tuple of strings)",
     "corruption_layer": "a factory returning one of the corruption layers",
     "linear_survival_probability": "stochastic depth's linear decay rule",
+    "rbm_to_conv2d": "a factory: a trained RBM on k×k patches as a Conv2D over whole images",
     "rgb_principal_components": "PCAColorJitter's principal components of RGB pixels",
 }
 

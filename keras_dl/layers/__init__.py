@@ -19,6 +19,7 @@ from keras_dl.layers.random_erasing import RandomErasing
 from keras_dl.layers.random_padded_crop import RandomPaddedCrop
 from keras_dl.layers.random_perspective import RandomPerspective
 from keras_dl.layers.rbm import RBM
+from keras_dl.layers.rbm_conv import rbm_to_conv2d
 from keras_dl.layers.reconstruction_loss import ReconstructionLoss
 from keras_dl.layers.sampling import Sampling
 from keras_dl.layers.sparsity import SparsityPenalty
@@ -54,5 +55,6 @@ __all__ = [
     "TiedDense",
     "corruption_layer",
     "linear_survival_probability",
+    "rbm_to_conv2d",
     "rgb_principal_components",
 ]
