@@ -6,6 +6,8 @@
 - `run_dir`: run directories, resume, history; `init_from`: starting from trained weights;
 - `optimizers`, `precision`, `compiling`; `callbacks`: schedules, resume state, probes;
 - `pretraining` (greedy layer-wise) with its units in `rbm` and `autoencoders`.
+- `generative_dbn`: Hinton, Osindero & Teh's generative DBN (`GenerativeDBN`: greedy RBMs with
+  the labels at the top, up-down fine-tuning, label-clamped sampling, free-energy classification).
 """
 
 from keras_dl.settings import LR_SCHEDULES, MONITORS, OPTIMIZERS, PRECISIONS, TrainConfig
