@@ -20,7 +20,6 @@ About 4 minutes on 2 shared CPU cores at the defaults (20 000 training images, 1
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import matplotlib
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -62,7 +62,7 @@ DENOISING = "denoising (256, masking 0.25)"
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--limit", type=int, default=20000, help="training images used")
     parser.add_argument("--batch-size", type=int, default=128)

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import matplotlib
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -90,7 +91,7 @@ def augment_argument(text):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(ZOO),
                         help=f"comma-separated subset of: {', '.join(ZOO)}")
     parser.add_argument("--epochs", type=int, help="epochs per model (default: the model's)")

@@ -16,13 +16,13 @@ About 1-2 minutes of training on 2 CPU cores.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import matplotlib
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -37,7 +37,7 @@ SHOWN_IMAGES = 8
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="default: the model's (12)")
     parser.add_argument("--output", default="apps/output/lenet5_fashion_mnist")
     parser.add_argument("--base", default="saved_models", help="SavedModel export root")

@@ -19,13 +19,13 @@ error beside the published Fashion-MNIST MLP, dead-unit counts). 50 epochs take 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import matplotlib
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -44,7 +44,7 @@ PUBLISHED = {"model": "MLP 256-128-64 (Fashion-MNIST benchmark table)", "test_ac
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=50, help="the lecture trains 50")
     parser.add_argument("--batch-size", type=int, default=100, help="the lecture's 100")
     parser.add_argument("--lr", type=float, default=1e-3)

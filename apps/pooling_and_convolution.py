@@ -22,13 +22,13 @@ Writes `results.json` and `pooling_example.png` to `--output`. Runs in seconds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import matplotlib
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -131,7 +131,7 @@ def stacked_parameters(layers, channels):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="apps/output/pooling_and_convolution")
     parser.add_argument("--channels", type=int, default=64,
                         help="channels C of the 7×7 vs 3×3 comparison (default 64)")

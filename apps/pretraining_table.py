@@ -27,13 +27,13 @@ runs in under a minute.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import matplotlib
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -70,7 +70,7 @@ ROWS = {
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fashion_mnist",
                         help="fashion_mnist (offline) or mnist (tensorflow-datasets, online)")
     parser.add_argument("--depth", type=int, default=3)

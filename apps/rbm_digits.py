@@ -18,7 +18,6 @@ minutes on 2 CPU cores; `--quick` runs in seconds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import matplotlib
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -49,7 +49,7 @@ CHAIN_STEPS = (0, 1, 10, 100, 1000)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="digits,fashion_mnist",
                         help=f"comma-separated, from {', '.join(SETTINGS)}")
     parser.add_argument("--quick", action="store_true", help="a smoke run (seconds)")

@@ -22,7 +22,6 @@ one's hidden probabilities, and writes to
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import matplotlib
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -49,7 +49,7 @@ SETTINGS = {"units": 100, "learning_rate": 0.06, "epochs": 10, "batch_size": 10,
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 epoch, few digits")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="apps/output/rbm_features")

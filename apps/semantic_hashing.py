@@ -20,7 +20,6 @@ CPU cores at the defaults; `--quick` runs in seconds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import matplotlib
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -47,7 +47,7 @@ from keras_dl.models import autoencoders as ae  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bits", type=int, nargs="+", default=[16, 32])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--limit", type=int, default=20000, help="training images used")

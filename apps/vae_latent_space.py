@@ -23,7 +23,6 @@ runs in seconds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import matplotlib
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -57,7 +57,7 @@ VARIANTS = {
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--limit", type=int, default=20000, help="training images used")
     parser.add_argument("--batch-size", type=int, default=128)

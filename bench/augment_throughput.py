@@ -20,6 +20,7 @@ import platform
 import sys
 import time
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 quiet_tensorflow()
@@ -60,7 +61,7 @@ def augmentation_names(text):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", type=augmentation_names, default=GREY,
                         help=f"comma-separated subset of: {', '.join(GREY)} (default: all)")
     parser.add_argument("--batches", type=positive_int, default=1000,

@@ -13,13 +13,13 @@ runs on any Keras backend (the lent GPU machines have JAX, not TensorFlow).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import sys
 import time
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 quiet_tensorflow()
@@ -76,7 +76,7 @@ def measure(name, kwargs, *, steps, warmup, batch=BATCH, input_shape=(28, 28, 1)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(SMALL_VARIANTS),
                         help=f"comma-separated subset of: {', '.join(SMALL_VARIANTS)}")
     parser.add_argument("--steps", type=int, default=20, help="timed steps (default 20)")

@@ -11,13 +11,13 @@ CPU for this network).
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import statistics
 import sys
 import time
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 quiet_tensorflow()
@@ -71,7 +71,7 @@ def second_epoch_throughput(make_model, dataset, samples, jit_compile):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--limit", type=int, default=60000, help="training images per epoch")
     parser.add_argument("--jit-compile", action="store_true", help="also measure with XLA")

@@ -27,13 +27,13 @@ Target (issue 3): at least 2× scikit-learn's samples/s with a lower reconstruct
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 quiet_tensorflow()
@@ -62,7 +62,7 @@ SKLEARN = {"sklearn": None, "sklearn_1thread": 1}
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--units", type=int, default=256)

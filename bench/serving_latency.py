@@ -11,7 +11,6 @@ process. About a minute.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -23,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 quiet_tensorflow()
@@ -64,7 +64,7 @@ def timed(call, count):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="timed requests per case")
     args = parser.parse_args(argv)
     if args.requests < 10:

@@ -24,7 +24,6 @@ tests/test_serving_load.py runs the same code smaller (4 clients × 50 requests 
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -36,6 +35,7 @@ import threading
 import time
 from pathlib import Path
 
+from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 quiet_tensorflow()
@@ -359,7 +359,7 @@ def run_load(base, *, clients, requests, modes=MODES, server_args=()):
 def main(argv=None):
     import tempfile
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients per mode")
     parser.add_argument("--requests", type=int, default=500, help="timed requests per client")
     args = parser.parse_args(argv)

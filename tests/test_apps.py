@@ -1,11 +1,14 @@
 """Smoke runs of the apps (one epoch): they run end to end and write what they promise."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from _scripts import load_app
+from _scripts import load_app, load_script
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
@@ -42,3 +45,20 @@ def test_apps_reject_bad_arguments(capsys):
         app.main(["--epochs", "0"])
     assert exit_.value.code == 2
     assert "--epochs must be a positive integer, got 0" in capsys.readouterr().err
+
+
+SCRIPTS = [("apps", path.stem) for path in sorted((ROOT / "apps").glob("*.py"))] + [
+    ("bench", name) for name in ("augment_throughput", "cnn_throughput", "lenet_throughput",
+                                 "rbm_vs_sklearn", "serving_latency", "serving_load")]
+
+
+@pytest.mark.parametrize("folder, name", SCRIPTS, ids=[f"{f}/{n}" for f, n in SCRIPTS])
+def test_every_script_answers_a_bad_option_in_one_line(folder, name, capsys):
+    """Catches an app or benchmark whose bad option prints argparse's usage block before the
+    error (the one-line promise of docs/bad_inputs.md), or exits with another code."""
+    script = load_script(folder, name)
+    with pytest.raises(SystemExit) as exit_:
+        script.main(["--no-such-option"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "unrecognized arguments: --no-such-option" in err, err
