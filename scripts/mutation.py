@@ -64,7 +64,8 @@ GROUPS = {
         ("keras_dl/serving/server.py", "keras_dl/serving/repository.py",
          "keras_dl/serving/rest.py", "keras_dl/serving/grpc_service.py",
          "keras_dl/serving/connections.py", "keras_dl/serving/calls.py"),
-        ("tests/test_serving.py", "tests/test_serving_hardening.py"),
+        ("tests/test_serving.py", "tests/test_serving_hardening.py",
+         "tests/test_serving_limits.py"),
         "the server's request handling and model repository",
     ),
 }
