@@ -125,6 +125,8 @@ def prepare(name: str, group: Group) -> Path:
     shutil.copytree(ROOT / "keras_dl", workdir / "keras_dl",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", workdir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    # some tests run a benchmark's code (the serving tests start bench/serving_load.py's server)
+    shutil.copytree(ROOT / "bench", workdir / "bench", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", workdir / "pyproject.toml")
     missing = [path for path in group.modules + group.tests if not (ROOT / path).exists()]
     if missing:
@@ -133,7 +135,7 @@ def prepare(name: str, group: Group) -> Path:
     # forkserver: each mutant's process forks from one that has imported TensorFlow but run no
     # op (forking mutmut's main process, which ran the suite once, can deadlock TensorFlow's
     # thread pools, and a deadlock would be misread as a timeout, that is, a killed mutant)
-    lines = ["[mutmut]", "source_paths = keras_dl", "also_copy = mutation_plugin.py",
+    lines = ["[mutmut]", "source_paths = keras_dl", "also_copy =", "    mutation_plugin.py", "    bench",
              "process_isolation = forkserver",
              "only_mutate ="]
     lines += [f"    {module}" for module in group.modules]
