@@ -20,7 +20,6 @@ cores; `--quick` runs in seconds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import matplotlib
 
-from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
+from keras_dl.cli_inputs import ArgumentParser, positive_int  # one-line usage errors, exit 2
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -52,16 +51,6 @@ SETTINGS = {
 }
 CHAIN_STEPS = (1, 10, 100, 1000)
 QUICK = {"hidden_units": (16, 32), "epochs": 1, "up_down_epochs": 1, "train_limit": 300}
-
-
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
 
 
 def parse_args(argv=None):

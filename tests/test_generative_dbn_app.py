@@ -25,7 +25,7 @@ def test_generative_dbn_app(tmp_path, capsys):
 @pytest.mark.apps
 @pytest.mark.parametrize("argv, message", [
     (["--dataset", "mnist"], "invalid choice: 'mnist'"),
-    (["--gibbs-steps", "0"], "'0' is not a positive integer"),
+    (["--gibbs-steps", "0"], "--gibbs-steps: 0 is not a positive integer"),
 ])
 def test_generative_dbn_app_bad_input(tmp_path, capsys, argv, message):
     app = load_app("generative_dbn")
