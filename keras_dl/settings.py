@@ -18,13 +18,16 @@ import dataclasses
 import math
 from typing import Any, Callable
 
-OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop")
-LR_SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")
+OPTIMIZERS = ("adam", "sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop")
+LR_SCHEDULES = ("constant", "step", "exponential", "inverse_time", "cosine", "plateau")
 # What early stopping, the best checkpoint and the plateau schedule watch: the validation loss
 # (lower is better) or, for classifiers, the validation accuracy (higher is better).
 MONITORS = ("val_loss", "val_accuracy")
 # Keras dtype policies a run can train under (`keras.mixed_precision`): the mixed ones compute
 # in 16 bits and keep the weights in float32; mixed_float16 also scales the loss.
+# Lecture 004's losses (`keras_dl.tasks.losses`); the zero-one loss is reported (1 − accuracy),
+# not trained on.
+LOSSES = ("cross_entropy", "l2", "l1")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 FINETUNE_MODES = ("all", "top")
 PROPAGATE = ("probabilities", "samples")
@@ -128,7 +131,8 @@ class Setting:
 
     def validate(self, value) -> None:
         """`ValueError` naming `value` and what is allowed, unless it is a valid value."""
-        if self.choices is not None and value not in self.choices:
+        if self.choices is not None and value not in self.choices and not (
+                value is None and self.default is None):
             label = _CHOICE_LABELS.get(self.name, self.name.replace("_", " "))
             raise ValueError(f"unknown {label} {value!r}; allowed: "
                              f"{', '.join(str(c) for c in self.choices)}")
@@ -178,12 +182,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("learning_rate", None, "initial learning rate (default: the model's)",
             check=_learning_rate, flag="--lr", cli_type=cli_positive_float, metavar="LR",
             tunable=True),
-    Setting("optimizer", "adam", "adam, sgd, momentum (SGD with 0.9) or rmsprop (default adam)",
+    Setting("optimizer", "adam", "adam (default), sgd, momentum or nesterov (SGD with momentum "
+            "0.9), adagrad, adadelta or rmsprop",
             choices=OPTIMIZERS, tunable=True),
     Setting("weight_decay", 0.0, "decoupled weight decay: each step every weight shrinks by "
             "learning rate x WD (default 0: none; with adam that is AdamW)",
             check=_weight_decay, cli_type=cli_number, metavar="WD", record="when_set",
             tunable=True),
+    Setting("loss", None, "what is minimised: cross_entropy, l2 (squared error between "
+            "probabilities and the one-hot label) or l1 (default: the model's: cross_entropy for "
+            "classifiers, the registered reconstruction loss for autoencoders)", choices=LOSSES,
+            metavar="LOSS", record="when_set"),
     Setting("lr_schedule", "cosine", "learning-rate annealing (default cosine)",
             choices=LR_SCHEDULES),
     Setting("patience", 5, "early-stopping patience in epochs, on --monitor (default 5)",
@@ -251,6 +260,7 @@ class TrainConfig:
     learning_rate: float | None = None
     optimizer: str = BY_NAME["optimizer"].default
     weight_decay: float = BY_NAME["weight_decay"].default
+    loss: str | None = None
     lr_schedule: str = BY_NAME["lr_schedule"].default
     patience: int = BY_NAME["patience"].default
     monitor: str = BY_NAME["monitor"].default

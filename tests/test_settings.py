@@ -53,7 +53,9 @@ def test_the_cli_passes_every_setting_through():
 
 @pytest.mark.parametrize("name, value, message", [
     ("epochs", 0, "epochs must be a positive integer, got 0"),
-    ("optimizer", "lbfgs", "unknown optimizer 'lbfgs'; allowed: adam, sgd, momentum, rmsprop"),
+    ("optimizer", "lbfgs", "unknown optimizer 'lbfgs'; allowed: adam, sgd, momentum, nesterov, "
+                           "adagrad, adadelta, rmsprop"),
+    ("loss", "hinge", "unknown loss 'hinge'; allowed: cross_entropy, l2, l1"),
     ("lr_schedule", "linear", "unknown learning-rate schedule 'linear'"),
     ("limit", 1, "limit must be an integer of at least 2, got 1"),
     ("seed", 1.5, "seed must be an integer, got 1.5"),

@@ -10,6 +10,7 @@ from keras_dl.settings import LR_SCHEDULES
 from keras_dl.training.monitoring import monitor_mode
 
 FINAL_LR_FRACTION = 0.01  # exponential and cosine annealing end at 1% of the initial rate
+INVERSE_TIME_FINAL_FRACTION = 0.1  # 1/t annealing ends at 10% of the initial rate
 
 
 def _check_schedule(schedule):
@@ -27,6 +28,9 @@ def annealed_learning_rate(schedule: str, initial: float, epoch: int, epochs: in
     - "exponential": `η₀ · r^epoch` with `r` chosen so the last epoch runs at 1% of `η₀`.
     - "cosine": `η₀ (f + (1 − f)(1 + cos(π epoch / epochs)) / 2)`, `f` = 1%
       (Loshchilov & Hutter 2017, without restarts).
+    - "inverse_time": the 1/t decay `η₀ / (1 + epoch / τ)` of stochastic approximation
+      (Robbins & Monro 1951: Σ η = ∞, Σ η² < ∞), with `τ = (epochs − 1) / 9` so the last
+      epoch runs at 10% of `η₀`.
 
     Lecture 001: "Important to anneal stepsize η_k towards the end".
     """
@@ -36,6 +40,9 @@ def annealed_learning_rate(schedule: str, initial: float, epoch: int, epochs: in
         return initial * 0.5 ** (epoch // max(1, epochs // 3))
     if schedule == "exponential":
         return initial * FINAL_LR_FRACTION ** (epoch / max(1, epochs - 1))
+    if schedule == "inverse_time":
+        tau = max(1, epochs - 1) / (1 / INVERSE_TIME_FINAL_FRACTION - 1)
+        return initial / (1 + epoch / tau)
     if schedule == "cosine":
         f = FINAL_LR_FRACTION
         return initial * (f + (1 - f) * (1 + math.cos(math.pi * epoch / epochs)) / 2)
