@@ -33,6 +33,8 @@ class Task(abc.ABC):
         pretraining: whether greedy layer-wise pre-training of its hidden stack may precede
             the training (`keras_dl.training.pretraining`).
         objectives: what a hyperparameter search may optimise (KerasTuner objectives).
+        losses: the `keras-dl train --loss` names it may be trained with (none: the model
+            brings its own training rule).
     """
 
     name: str = ""
@@ -41,6 +43,7 @@ class Task(abc.ABC):
     mixed_precision: bool = False
     pretraining: bool = False
     objectives: tuple[str, ...] = ("val_loss", "loss")
+    losses: tuple[str, ...] = ()
 
     # === Feeding =================================================================================
 

@@ -9,10 +9,9 @@ pre-training runs by default.
 
 from __future__ import annotations
 
-import keras
-
 from keras_dl import compat
 from keras_dl.tasks.base import Task, _probability_or, uses_logits
+from keras_dl.tasks.losses import CLASSIFICATION_LOSSES, classification_loss
 
 
 class Classification(Task):
@@ -24,11 +23,13 @@ class Classification(Task):
     mixed_precision = True
     pretraining = True  # on request (`--pretrain-unit`), for a stack of dense layers
     objectives = ("val_accuracy", "val_loss", "accuracy", "loss")
+    losses = CLASSIFICATION_LOSSES
 
     def compile(self, model, optimizer, info=None):
+        """Compile with the run's loss (`info.loss`, cross-entropy by default) and accuracy."""
         model.compile(
             optimizer=optimizer,
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=uses_logits(model)),
+            loss=classification_loss(getattr(info, "loss", None), uses_logits(model)),
             metrics=["accuracy"],
         )
         return model
@@ -72,8 +73,8 @@ class AuxiliaryClassification(Classification):
         weights = dict(options["loss_weights"])
         fit_model.compile(
             optimizer=make_optimizer(),
-            loss={key: keras.losses.SparseCategoricalCrossentropy(
-                from_logits=uses_logits(model)) for key in weights},
+            loss={key: classification_loss(getattr(info, "loss", None), uses_logits(model))
+                  for key in weights},
             loss_weights=weights,
             metrics={self.MAIN_OUTPUT: ["accuracy"]},
         )

@@ -32,12 +32,17 @@ class Reconstruction(ServedAsAutoencoder, Task):
     """`fit(x, x)` with the registration's reconstruction loss."""
 
     name = "reconstruction"
+    # `--loss` names → Keras' losses against the input (lecture 004's L2, L1; cross-entropy
+    # for inputs in [0, 1])
+    LOSS_NAMES = {"l2": "mse", "l1": "mae", "cross_entropy": "binary_crossentropy"}
+    losses = tuple(LOSS_NAMES)
 
     def targets(self, x, y):
         return x, x
 
     def compile(self, model, optimizer, info=None):
-        model.compile(optimizer=optimizer, loss=getattr(info, "loss", None) or "mse",
+        loss = getattr(info, "loss", None) or "mse"
+        model.compile(optimizer=optimizer, loss=self.LOSS_NAMES.get(loss, loss),
                       metrics=[keras.metrics.MeanSquaredError(name="mse")])
         return model
 

@@ -75,11 +75,20 @@ def build_from_config(config: dict) -> keras.Model:
     return float32_outputs(model) if precision != "float32" else model
 
 
+def model_info(config: dict) -> registry.ModelInfo:
+    """The registration of the config's model, with the run's `loss` where one was chosen
+    (`keras-dl train --loss`): what the task compiles with."""
+    info = registry.model_info(config["model"])
+    if config.get("loss"):
+        info = dataclasses.replace(info, loss=config["loss"])
+    return info
+
+
 def build_model(config: dict, strategy=None):
     """`(model, fit_model)`: the inference network and the model `fit` trains (the same
     object unless the task trains through extra heads), both compiled, seeded by the
     config's `seed`, built in `strategy`'s scope. Bad builder arguments raise `ValueError`."""
-    info = registry.model_info(config["model"])
+    info = model_info(config)
     task = tasks.get(info.task)
     precision = config.get("precision", "float32")
     make_optimizer = optimizer_factory(config)
@@ -108,7 +117,7 @@ def before_fit(model, fit_model, config: dict, data: RunData, *, work_dir: Path 
     `pretraining.json`), so a resumed run does not pre-train again. After pre-training both
     models are compiled again: fine-tuning "top" changed which weights are trainable.
     """
-    info = registry.model_info(config["model"])
+    info = model_info(config)
     task = tasks.get(info.task)
     task.check_inputs(model, data.x_fit)
     if not config.get("pretraining"):

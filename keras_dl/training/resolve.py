@@ -53,6 +53,10 @@ def resolve(config: TrainConfig) -> dict:
     if config.monitor not in task.monitors:
         raise ValueError(f"monitor {config.monitor} is for classifiers; model "
                          f"{config.model!r} is {task.name} (use val_loss)")
+    if config.loss is not None and config.loss not in task.losses:
+        raise ValueError(f"loss {config.loss} is not for model {config.model!r} ({task.name}"
+                         + (f"; allowed: {', '.join(task.losses)})" if task.losses
+                            else ": it trains by its own rule, no --loss)"))
     init_from = None
     if config.init_from is not None:
         init_from = str(init_model_file(config.init_from))
@@ -72,7 +76,8 @@ def resolve(config: TrainConfig) -> dict:
     if pretraining:
         record["pretraining"] = pretraining
     optional = {"precision": config.precision, "monitor": config.monitor,
-                "weight_decay": float(config.weight_decay), "init_from": init_from}
+                "weight_decay": float(config.weight_decay), "init_from": init_from,
+                "loss": config.loss}
     for setting in SETTINGS:
         if setting.record == "when_set" and optional[setting.name] != setting.default:
             record[setting.name] = optional[setting.name]

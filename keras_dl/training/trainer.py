@@ -30,7 +30,7 @@ from pathlib import Path
 import keras
 
 from keras_dl import data as datasets
-from keras_dl import distribute, registry, settings, tasks
+from keras_dl import distribute, settings, tasks
 from keras_dl.training import preparation
 from keras_dl.training.callbacks import (
     default_callbacks,
@@ -94,7 +94,7 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
             f"unknown strategy {strategy!r}; allowed: {', '.join(distribute.STRATEGIES)}"
         )
     config = resolve_config(model_name, **settings_)
-    info = registry.model_info(model_name)
+    info = preparation.model_info(config)
     task = tasks.get(info.task)
     run_dir = Path(run_dir)
     data = preparation.load_data(config)
