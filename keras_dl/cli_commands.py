@@ -231,6 +231,19 @@ def cmd_tune(args):
           f"{result.best_model_path.parent / 'hyperparameters.json'})")
 
 
+def cmd_plot(args):
+    from keras_dl.training.probe_plots import plot_probes
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"run dir {str(run_dir)!r} is not a directory; give the run dir of a "
+                         "`keras-dl train ... --probe all` run")
+    if args.output is not None:
+        check_output_dir(args.output, "--output")
+    for path in plot_probes(run_dir, args.output):
+        print(path)
+
+
 def cmd_serve(args):
     """`keras-dl serve`: run the server until SIGINT/SIGTERM, then stop cleanly (no new
     connections, every request already read answered) and print "stopped"."""

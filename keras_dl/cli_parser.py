@@ -11,7 +11,8 @@ import argparse
 
 from keras_dl import settings
 from keras_dl.cli_commands import (cmd_datasets, cmd_evaluate, cmd_export, cmd_list,
-                                   cmd_predict, cmd_serve, cmd_train, cmd_tune)
+                                   cmd_plot, cmd_predict, cmd_serve, cmd_train,
+                                   cmd_tune)
 from keras_dl.cli_inputs import ArgumentParser, add_unsafe_load_option, positive_int
 
 # the choices of options outside the settings table (kept here: importing keras_dl.tuning or
@@ -114,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", required=True, help="search directory; rerun to resume")
     p.add_argument("--overwrite", action="store_true", help="start the search over")
     # the training settings, as for train; a trial's budget and patience default lower
-    settings.add_arguments(p)
+    settings.add_arguments(p, exclude=settings.TRAIN_ONLY)
     p.set_defaults(epochs=5, patience=3)
     for action in p._actions:  # argparse keeps no public way to amend an option's help
         if action.dest in ("epochs", "patience"):
@@ -123,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_unsafe_load_option(p)  # the --init-from file
     add_strategy_options(p)
     p.set_defaults(run=cmd_tune)
+
+    p = commands.add_parser("plot", help="draw the per-layer probes a run recorded (train --probe)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run dir trained with --probe")
+    p.add_argument("--output", metavar="DIR",
+                   help="where to write the PNGs (default RUN_DIR/probes/figures)")
+    p.set_defaults(run=cmd_plot)
 
     p = commands.add_parser("serve", help="serve SavedModels with TF Serving's REST/gRPC API")
     p.add_argument("--model-base", default="saved_models",

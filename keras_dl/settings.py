@@ -28,6 +28,8 @@ MONITORS = ("val_loss", "val_accuracy")
 # Lecture 004's losses (`keras_dl.tasks.losses`); the zero-one loss is reported (1 − accuracy),
 # not trained on.
 LOSSES = ("cross_entropy", "l2", "l1")
+# What `--probe` records per layer while training (`keras_dl.training.probes`).
+PROBES = ("activations", "gradients", "weights")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 FINETUNE_MODES = ("all", "top")
 PROPAGATE = ("probabilities", "samples")
@@ -165,6 +167,15 @@ def _seed(value):
         raise ValueError(f"seed must be an integer, got {value!r}")
 
 
+def _probe(value):
+    names = [name.strip() for name in str(value).split(",")] if isinstance(value, str) else []
+    allowed = (*PROBES, "all")
+    bad = [name for name in names if name not in allowed] if names else [value]
+    if bad:
+        raise ValueError(f"unknown probe {bad[0]!r}; allowed: {', '.join(allowed)} "
+                         "(a comma-separated list)")
+
+
 def _builder_kwargs(value):
     if not isinstance(value, dict):
         raise ValueError(f"builder arguments must be a dict, got {value!r}")
@@ -216,6 +227,10 @@ SETTINGS: tuple[Setting, ...] = (
             "architecture (a run dir or .keras file); the optimizer and --lr-schedule start "
             "afresh: fine-tuning, or a warm restart", metavar="RUN_DIR_OR_MODEL_FILE",
             record="when_set"),
+    Setting("probe", None, "record per-layer diagnostics every epoch into RUN_DIR/probes "
+            "(CSV, TensorBoard): activations, gradients, weights or all, comma-separated; "
+            "keras-dl plot RUN_DIR draws them", check=_probe, metavar="PROBES",
+            record="when_set"),
     Setting("builder_kwargs", None, "a builder argument, e.g. --set modern=true "
             "--set hidden_units=[512,256]", check=_builder_kwargs, flag="--set",
             metavar="KEY=VALUE"),
@@ -234,6 +249,8 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}
+# Settings of a single run that a search's trials do not take (`keras-dl tune` has no option).
+TRAIN_ONLY = ("probe",)
 # The settings a model's search space may return beside its builder's arguments.
 TUNABLE = tuple(setting.name for setting in SETTINGS if setting.tunable)
 # `config.json` keys held only when they differ from these defaults; a run is compared on
@@ -270,6 +287,7 @@ class TrainConfig:
     augment: str | None = None
     precision: str = BY_NAME["precision"].default
     init_from: str | None = None
+    probe: str | None = None
     builder_kwargs: dict | None = None
     pretrain_epochs: int | None = None
     pretraining: str | None = None
@@ -299,10 +317,11 @@ _fields_match_table()
 # === Derived: the command line and the docs =====================================================
 
 
-def add_arguments(parser: argparse.ArgumentParser, names=None) -> None:
-    """Add an option for each setting (or those in `names`) to `parser`."""
+def add_arguments(parser: argparse.ArgumentParser, names=None, exclude=()) -> None:
+    """Add an option for each setting (or those in `names`, less those in `exclude`) to
+    `parser`."""
     for setting in SETTINGS:
-        if names is not None and setting.name not in names:
+        if (names is not None and setting.name not in names) or setting.name in exclude:
             continue
         kwargs = {"dest": setting.name, "help": setting.help}
         if setting.name == "builder_kwargs":
@@ -320,7 +339,8 @@ def add_arguments(parser: argparse.ArgumentParser, names=None) -> None:
 
 def from_arguments(args: argparse.Namespace, model: str, builder_kwargs: dict) -> TrainConfig:
     """The `TrainConfig` an `add_arguments` parser's result describes."""
-    values = {setting.name: getattr(args, setting.name) for setting in SETTINGS}
+    # a command may offer a subset of the settings (tune records no probes)
+    values = {setting.name: getattr(args, setting.name, setting.default) for setting in SETTINGS}
     values["builder_kwargs"] = builder_kwargs
     return TrainConfig(model=model, **values)
 

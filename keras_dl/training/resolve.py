@@ -77,7 +77,7 @@ def resolve(config: TrainConfig) -> dict:
         record["pretraining"] = pretraining
     optional = {"precision": config.precision, "monitor": config.monitor,
                 "weight_decay": float(config.weight_decay), "init_from": init_from,
-                "loss": config.loss}
+                "loss": config.loss, "probe": config.probe}
     for setting in SETTINGS:
         if setting.record == "when_set" and optional[setting.name] != setting.default:
             record[setting.name] = optional[setting.name]

@@ -41,6 +41,7 @@ from keras_dl.training.callbacks import (
 from keras_dl.training.init_from import warn_if_validation_was_trained_on
 from keras_dl.training.optimizers import optimizer_factory
 from keras_dl.training.precision import float32_copy
+from keras_dl.training.probes import make_probes
 from keras_dl.training.resolve import resolve
 from keras_dl.training.run_dir import (TrainingClock, prepare_run_dir, read_history,
                                        save_atomically, write_atomically)
@@ -125,6 +126,9 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
         epochs=config["epochs"], patience=config["patience"], chief=chief, monitor=watched,
         backup_dir=None if backup_dir is None else str(backup_dir), keep_backup=not distributed,
     ) + list(extra_callbacks)
+    if config.get("probe") and chief:  # per-layer diagnostics (`keras-dl plot RUN_DIR` draws them)
+        x_probe, y_probe = task.targets(data.x_val, data.y_val)
+        callbacks += make_probes(config["probe"], x_probe, y_probe, run_dir, model=fit_model)
     # batch norm behind dropout / drop-path / stochastic depth: statistics of the inference-time
     # signal before every validation and at the end (the variance shift compounds otherwise)
     precise_bn = precise_batch_norm_callback(fit_model, data.x_fit,
