@@ -9,7 +9,7 @@ from keras_dl import registry
 
 def test_list_models_filters_by_pattern_and_family():
     assert keras_dl.list_models("lenet*") == ["lenet5"]
-    assert keras_dl.list_models(family="mlp") == ["mlp"]
+    assert keras_dl.list_models(family="mlp") == ["deep_mlp", "mlp"]
     assert keras_dl.list_models("nothing*") == []
     assert keras_dl.list_models() == sorted(keras_dl.list_models())
 

@@ -5,6 +5,7 @@ from keras_dl.models import (  # noqa: F401  (registration side effect)
     autoencoders,
     conv_autoencoders,
     dbn,
+    deep_mlp,
     dense_autoencoders,
     fractalnet,
     googlenet,
