@@ -11,6 +11,7 @@ import pytest
 
 import keras_dl
 from keras_dl import export, tasks, tuning
+from keras_dl.tasks.base import uses_logits
 from keras_dl.tuning.hypermodel import draw
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,3 +120,18 @@ def test_a_model_with_auxiliary_heads_is_tuned_through_them(tmp_path):
     best = keras_dl.load_model(result.best_model_path)
     assert len(best.outputs) == 1  # the inference network, the heads left behind
     assert np.isfinite(result.trials[0]["score"])
+
+
+@pytest.mark.parametrize("build, logits", [
+    (lambda x: keras.layers.Dense(3, activation="softmax")(x), False),
+    (lambda x: keras.layers.Dense(3)(x), True),
+    (lambda x: keras.layers.Activation("sigmoid")(keras.layers.Dense(3)(x)), False),
+    (lambda x: keras.layers.Softmax()(keras.layers.Dense(3)(x)), False),
+    (lambda x: keras.Sequential([keras.layers.Dense(3, activation="softmax")])(x), False),
+    (lambda x: keras.Sequential([keras.layers.Dense(3)])(x), True),
+])
+def test_uses_logits_reads_the_output_layer_and_nested_models(build, logits):
+    """Catches probabilities taken as logits (a softmax layer, or a sub-model ending in a
+    softmax, compiled with `from_logits=True`: a wrong loss that still trains, badly)."""
+    inputs = keras.Input(shape=(4,))
+    assert uses_logits(keras.Model(inputs, build(inputs))) is logits

@@ -141,6 +141,17 @@ def _probability_or(layer, fallback: str) -> str:
 
 
 def uses_logits(model: keras.Model) -> bool:
-    """True when the model's output layer has no softmax/sigmoid, i.e. it outputs logits."""
-    activation = getattr(compat.output_layers(model)[0], "activation", None)
+    """True when the model's (first) output is not squashed by a softmax or sigmoid, i.e. it
+    outputs logits.
+
+    The output layer counts as squashing when its `activation` is softmax or sigmoid (a
+    `Dense(..., activation="softmax")` or an `Activation` layer) or when it is a `Softmax`
+    layer; when it is a nested model, that model's own output layer decides.
+    """
+    layer = compat.output_layers(model)[0]
+    while isinstance(layer, keras.Model):  # a wrapped or Sequential sub-model as the last layer
+        layer = compat.output_layers(layer)[0]
+    if isinstance(layer, keras.layers.Softmax):
+        return False
+    activation = getattr(layer, "activation", None)
     return activation not in (keras.activations.softmax, keras.activations.sigmoid)
