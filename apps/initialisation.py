@@ -33,7 +33,12 @@ from pathlib import Path
 
 import matplotlib
 
-from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
+from keras_dl.cli_inputs import (  # one-line usage errors, exit 2
+    ArgumentParser,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from keras_dl.quiet import quiet_tensorflow
 
 matplotlib.use("Agg")
@@ -56,33 +61,26 @@ LABELS = {"small_uniform": "U(±0.01)", "glorot_uniform": "Glorot", "he_normal":
 
 def parse_args(argv=None):
     parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--depth", type=int, default=10, help="hidden layers (lecture: 10)")
-    parser.add_argument("--width", type=int, default=500, help="units per layer (lecture: 500)")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--train-size", type=int, default=10_000,
+    parser.add_argument("--depth", type=positive_int, default=10, help="hidden layers (lecture: 10)")
+    parser.add_argument("--width", type=positive_int, default=500, help="units per layer (lecture: 500)")
+    parser.add_argument("--epochs", type=positive_int, default=2)
+    parser.add_argument("--train-size", type=positive_int, default=10_000,
                         help="Fashion-MNIST training images used (at most 60000)")
-    parser.add_argument("--test-size", type=int, default=2_000, help="test images (≤ 10000)")
-    parser.add_argument("--probe-size", type=int, default=1_000,
+    parser.add_argument("--test-size", type=positive_int, default=2_000, help="test images (≤ 10000)")
+    parser.add_argument("--probe-size", type=positive_int, default=1_000,
                         help="training images the histograms and gradient norms are taken on")
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=0.01, help="SGD step size (momentum 0.9)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=positive_int, default=100)
+    parser.add_argument("--lr", type=positive_float, default=0.01, help="SGD step size (momentum 0.9)")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--output", default="apps/output/initialisation")
     args = parser.parse_args(argv)
-    limits = {"depth": None, "width": None, "epochs": None, "train_size": 60_000,
-              "test_size": 10_000, "probe_size": None, "batch_size": None}
-    for name, most in limits.items():
-        value, option = getattr(args, name), f"--{name.replace('_', '-')}"
-        if value < 1 or (most is not None and value > most):
-            allowed = "a positive integer" + (f" ≤ {most}" if most else "")
-            parser.error(f"{option} must be {allowed}, got {value}")
+    for option, value, most in (("--train-size", args.train_size, 60_000),
+                                ("--test-size", args.test_size, 10_000)):
+        if value > most:  # Fashion-MNIST's training and test set sizes
+            parser.error(f"{option} must be at most {most}, got {value}")
     if args.probe_size > args.train_size:
         parser.error(f"--probe-size must be at most --train-size ({args.train_size}), "
                      f"got {args.probe_size}")
-    if not (args.lr > 0 and np.isfinite(args.lr)):
-        parser.error(f"--lr must be a positive number, got {args.lr}")
-    if args.seed < 0:
-        parser.error(f"--seed must be a non-negative integer, got {args.seed}")
     return args
 
 

@@ -75,6 +75,8 @@ def check_output_dir(path, option: str) -> None:
 
 
 positive_int = settings.cli_int(1, "positive")
+non_negative_int = settings.cli_int(0, "non-negative")
+positive_float = settings.cli_positive_float
 
 
 def parse_value(text: str):

@@ -65,11 +65,12 @@ def test_vanishing_gradients_app_records_norms_and_accuracy_per_epoch(tmp_path):
     ("initialisation", ["--probe-size", "500", "--train-size", "100"],
      "--probe-size must be at most --train-size (100), got 500"),
     ("initialisation", ["--train-size", "70000"],
-     "--train-size must be a positive integer ≤ 60000, got 70000"),
+     "--train-size must be at most 60000, got 70000"),
     ("vanishing_gradients", ["--depth", "2"],
      ("--depth must be at least 3 (a shrink factor compares two hidden layers above the "
       "first), got 2")),
-    ("vanishing_gradients", ["--lr", "-0.1"], "--lr must be a positive number, got -0.1"),
+    ("vanishing_gradients", ["--lr", "-0.1"], "argument --lr: -0.1 is not a positive number"),
+    ("initialisation", ["--width", "0"], "argument --width: 0 is not a positive integer"),
 ])
 def test_apps_refuse_bad_numbers_in_one_line(app_name, argv, message, tmp_path, capsys):
     app = load_app(app_name)
