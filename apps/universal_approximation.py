@@ -82,7 +82,7 @@ def plot_fits(models, path):
     figure, axis = plt.subplots(figsize=(9, 5.5))
     axis.plot(x, approximation.target_function(x), "k", linewidth=3, label="f(x) = sin 2πx + x/2")
     for width, model in models.items():
-        axis.plot(x, model.predict(x, verbose=0), label=f"N = {width} sigmoids")
+        axis.plot(x, np.asarray(model(x)), label=f"N = {width} sigmoids")
     axis.set_xlabel("x")
     axis.legend(fontsize=8)
     axis.set_title("One sigmoid hidden layer, linear output: F(x) = Σᵢ vᵢ sig(wᵢx + bᵢ) + c")

@@ -67,7 +67,7 @@ def train_xor(hidden_units=0, steps=600, learning_rate=0.1, seed=0):
     model.compile(keras.optimizers.Adam(learning_rate), "binary_crossentropy")
     repeats = np.tile(XOR_INPUTS, (steps, 1)), np.tile(XOR_TARGETS, steps)
     history = model.fit(*repeats, batch_size=4, epochs=1, shuffle=False, verbose=0)
-    predicted = model.predict(XOR_INPUTS, verbose=0)[:, 0] > 0.5
+    predicted = np.asarray(model(XOR_INPUTS))[:, 0] > 0.5
     accuracy = float(np.mean(predicted == XOR_TARGETS.astype(bool)))
     return model, accuracy, float(history.history["loss"][-1])
 
@@ -77,7 +77,7 @@ def decision_grid(model, limits=(-0.5, 1.5), size=101):
     axis = np.linspace(limits[0], limits[1], size, dtype="float32")
     x1, x2 = np.meshgrid(axis, axis)
     points = np.stack([x1.ravel(), x2.ravel()], axis=1)
-    return x1, x2, model.predict(points, batch_size=len(points), verbose=0).reshape(x1.shape)
+    return x1, x2, np.asarray(model(points)).reshape(x1.shape)
 
 
 def target_function(x):
@@ -113,7 +113,7 @@ def fit_width(width, steps=3000, points=128, learning_rate=0.02, seed=0):
     model.fit(repeated, target_function(repeated), batch_size=points, epochs=1, shuffle=False,
               verbose=0)
     fine = np.linspace(0, 1, 4 * points, dtype="float32")[:, None]
-    error = model.predict(fine, batch_size=len(fine), verbose=0) - target_function(fine)
+    error = np.asarray(model(fine)) - target_function(fine)
     return model, float(np.max(np.abs(error))), float(np.sqrt(np.mean(error**2)))
 
 
