@@ -176,6 +176,13 @@ def _probe(value):
                          "(a comma-separated list)")
 
 
+def _probe_layers(value):
+    names = [name.strip() for name in value.split(",")] if isinstance(value, str) else []
+    if not names or not all(names):
+        raise ValueError(f"bad probe layers {value!r}; allowed: the model's layer names, "
+                         "comma-separated")
+
+
 def _builder_kwargs(value):
     if not isinstance(value, dict):
         raise ValueError(f"builder arguments must be a dict, got {value!r}")
@@ -231,6 +238,10 @@ SETTINGS: tuple[Setting, ...] = (
             "(CSV, TensorBoard): activations, gradients, weights or all, comma-separated; "
             "keras-dl plot RUN_DIR draws them", check=_probe, metavar="PROBES",
             record="when_set"),
+    Setting("probe_layers", None, "the layers --probe records, comma-separated (default: "
+            "layers with weights and activation layers for activations, layers with a kernel for "
+            "gradients and weights)",
+            check=_probe_layers, metavar="LAYERS", record="when_set"),
     Setting("builder_kwargs", None, "a builder argument, e.g. --set modern=true "
             "--set hidden_units=[512,256]", check=_builder_kwargs, flag="--set",
             metavar="KEY=VALUE"),
@@ -250,7 +261,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 # Settings of a single run that a search's trials do not take (`keras-dl tune` has no option).
-TRAIN_ONLY = ("probe",)
+TRAIN_ONLY = ("probe", "probe_layers")
 # The settings a model's search space may return beside its builder's arguments.
 TUNABLE = tuple(setting.name for setting in SETTINGS if setting.tunable)
 # `config.json` keys held only when they differ from these defaults; a run is compared on
@@ -288,6 +299,7 @@ class TrainConfig:
     precision: str = BY_NAME["precision"].default
     init_from: str | None = None
     probe: str | None = None
+    probe_layers: str | None = None
     builder_kwargs: dict | None = None
     pretrain_epochs: int | None = None
     pretraining: str | None = None

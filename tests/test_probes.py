@@ -293,6 +293,18 @@ def test_probe_setting_through_the_trainer(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["probe"] == "all"
 
 
+def test_probe_layers_through_the_trainer(tmp_path):
+    """`--probe-layers` narrows what is recorded to the layers named, and is kept in
+    config.json. Bug caught: the option accepted and every default layer recorded anyway."""
+    training.train("mlp", dataset="digits", run_dir=tmp_path, epochs=1, batch_size=64,
+                   builder_kwargs={"hidden_units": [8, 6]}, verbose=0, limit=200,
+                   probe="activations,weights", probe_layers="hidden2_dense")
+    for name in ("activations", "weights"):
+        rows = _rows(tmp_path / "probes" / f"{name}.csv")
+        assert {r["layer"] for r in rows} == {"hidden2_dense"}, name
+    assert json.loads((tmp_path / "config.json").read_text())["probe_layers"] == "hidden2_dense"
+
+
 def test_a_run_without_probe_records_none(tmp_path):
     training.train("mlp", dataset="digits", run_dir=tmp_path, epochs=1, batch_size=64,
                    builder_kwargs={"hidden_units": [8]}, verbose=0, limit=100)

@@ -40,6 +40,9 @@ def resolve(config: TrainConfig) -> dict:
     if augment and "pca_jitter" in augment and tuple(data_info.input_shape)[-1:] != (3,):
         raise ValueError(f"augmentation pca_jitter needs RGB images; dataset "
                          f"{config.dataset!r} has shape {tuple(data_info.input_shape)}")
+    if config.probe_layers is not None and config.probe is None:
+        raise ValueError(f"probe layers {config.probe_layers!r} given without probe; name what "
+                         "to record: activations, gradients, weights or all")
     if "input_shape" in info.parameters:
         builder_kwargs.setdefault("input_shape", tuple(data_info.input_shape))
     if "num_classes" in info.parameters:
@@ -77,7 +80,8 @@ def resolve(config: TrainConfig) -> dict:
         record["pretraining"] = pretraining
     optional = {"precision": config.precision, "monitor": config.monitor,
                 "weight_decay": float(config.weight_decay), "init_from": init_from,
-                "loss": config.loss, "probe": config.probe}
+                "loss": config.loss, "probe": config.probe,
+                "probe_layers": config.probe_layers}
     for setting in SETTINGS:
         if setting.record == "when_set" and optional[setting.name] != setting.default:
             record[setting.name] = optional[setting.name]

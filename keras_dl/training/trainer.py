@@ -104,6 +104,11 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
     chief = distribute.is_chief()
     # bad builder arguments and a mismatched init_from fail here, before the run dir is made
     model, fit_model = preparation.build_model(config, strategy_)
+    probes = []  # per-layer diagnostics (`keras-dl plot RUN_DIR` draws them); layers checked now
+    if config.get("probe") and chief:
+        x_probe, y_probe = task.targets(data.x_val, data.y_val)
+        probes = make_probes(config["probe"], x_probe, y_probe, run_dir,
+                             layers=config.get("probe_layers"), model=fit_model)
     if chief:
         resuming = prepare_run_dir(run_dir, config, overwrite)
     else:  # workers other than the chief keep only their backup, beside the chief's run
@@ -126,9 +131,7 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
         epochs=config["epochs"], patience=config["patience"], chief=chief, monitor=watched,
         backup_dir=None if backup_dir is None else str(backup_dir), keep_backup=not distributed,
     ) + list(extra_callbacks)
-    if config.get("probe") and chief:  # per-layer diagnostics (`keras-dl plot RUN_DIR` draws them)
-        x_probe, y_probe = task.targets(data.x_val, data.y_val)
-        callbacks += make_probes(config["probe"], x_probe, y_probe, run_dir, model=fit_model)
+    callbacks += probes
     # batch norm behind dropout / drop-path / stochastic depth: statistics of the inference-time
     # signal before every validation and at the end (the variance shift compounds otherwise)
     precise_bn = precise_batch_norm_callback(fit_model, data.x_fit,
