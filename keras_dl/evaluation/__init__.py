@@ -7,9 +7,14 @@
 - `jacobian`: an encoder's Jacobian `∂h/∂x` and its Frobenius norm, by autodiff;
 - `elbo`: a VAE's evidence lower bound, by Monte Carlo;
 - `retrieval`: precision@k of Hamming-distance retrieval with binary codes, and random-
-  projection baseline codes (semantic hashing).
+  projection baseline codes (semantic hashing);
+- `layer_statistics`: per-layer activation, gradient and weight statistics (the probes');
+- `gradient_flow`, `variance`: gradient norms per layer and the variance of a deep network's
+  activations (lecture 004's initialisation and vanishing-gradient experiments);
+- `attacks`: adversarial examples (FGSM, the iterative method, PGD) and accuracy under attack.
 
-Layering: evaluation uses `keras_dl.layers` and `keras_dl.models`, never `training`.
+Layering: evaluation uses `keras_dl.layers`, `keras_dl.models` and `keras_dl.tasks` (how a
+model's output is read), never `training`.
 """
 
 from keras_dl.evaluation.ais import (
