@@ -11,7 +11,9 @@
 - `layer_statistics`: per-layer activation, gradient and weight statistics (the probes');
 - `gradient_flow`, `variance`: gradient norms per layer and the variance of a deep network's
   activations (lecture 004's initialisation and vanishing-gradient experiments);
-- `attacks`: adversarial examples (FGSM, the iterative method, PGD) and accuracy under attack.
+- `attacks`: adversarial examples (FGSM, the iterative method, PGD) and accuracy under attack;
+- `generative`: the Fréchet distance between feature sets, mode coverage and label accuracy of
+  generated images.
 
 Layering: evaluation uses `keras_dl.layers`, `keras_dl.models` and `keras_dl.tasks` (how a
 model's output is read), never `training`.
