@@ -443,6 +443,11 @@ def _cli_cases():
         c("cli-unknown-probe", "cli", "`--probe sparkle`: not a probe",
           lambda w: ["train", "mlp", "--probe", "sparkle"],
           exit2("unknown probe 'sparkle'; allowed: activations, gradients, weights, all")),
+        c("cli-augment-a-sequence-dataset", "cli", "`--augment flip` on a dataset of sequences",
+          lambda w: ["train", "mlp", "--dataset", "mnist1d", "--augment", "flip",
+                     "--run-dir", w.tmp / "r"],
+          exit2("augmentation is for images of shape (height, width, channels); dataset "
+                "'mnist1d' has examples of shape (40,)")),
         c("cli-probe-unknown-layer", "cli", "`--probe-layers hidden9_dense`: no such layer",
           lambda w: ["train", "mlp", *DIGITS, "--probe", "activations", "--probe-layers",
                      "hidden9_dense", "--run-dir", w.tmp / "r"],

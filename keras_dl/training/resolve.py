@@ -37,6 +37,10 @@ def resolve(config: TrainConfig) -> dict:
     if augment and not task.augmentable:
         raise ValueError(f"augmentation is for classifiers; model {config.model!r} is "
                          f"{task.name} (its targets are its inputs)")
+    if augment and len(data_info.input_shape) != 3:
+        raise ValueError(f"augmentation is for images of shape (height, width, channels); "
+                         f"dataset {config.dataset!r} has examples of shape "
+                         f"{tuple(data_info.input_shape)}")
     if augment and "pca_jitter" in augment and tuple(data_info.input_shape)[-1:] != (3,):
         raise ValueError(f"augmentation pca_jitter needs RGB images; dataset "
                          f"{config.dataset!r} has shape {tuple(data_info.input_shape)}")
