@@ -127,4 +127,25 @@ def test_offline_availability_is_reported():
     assert data.info("digits").available_offline()
     assert data.info("mnist1d").available_offline()
     assert data.info("fashion_mnist").available_offline()
-    assert data.list_datasets() == ["digits", "fashion_mnist", "mnist1d"]
+    assert data.info("sequential_fashion_mnist").available_offline()
+    assert data.list_datasets() == ["digits", "fashion_mnist", "mnist1d", "mnist1d_sequence",
+                                    "sequential_fashion_mnist"]
+
+
+def test_sequence_views_are_the_same_examples_read_as_sequences():
+    """sequential_fashion_mnist: image i's row t is time step t; mnist1d_sequence: the signal
+    as 40 steps of 1 value. Catches a transposed view (columns as steps), another split, or
+    labels out of step with the examples."""
+    for split in ("train", "test"):
+        images, labels = data.load_numpy("fashion_mnist", split, limit=50)
+        rows, row_labels = data.load_numpy("sequential_fashion_mnist", split, limit=50)
+        assert rows.shape == (50, 28, 28) and rows.dtype == np.float32
+        np.testing.assert_array_equal(rows, images[..., 0])
+        np.testing.assert_array_equal(row_labels, labels)
+    signals, signal_labels = data.load_numpy("mnist1d", "test")
+    steps, step_labels = data.load_numpy("mnist1d_sequence", "test")
+    assert steps.shape == (len(signals), 40, 1)
+    np.testing.assert_array_equal(steps[..., 0], signals)
+    np.testing.assert_array_equal(step_labels, signal_labels)
+    assert data.info("sequential_fashion_mnist").input_shape == (28, 28)
+    assert data.info("mnist1d_sequence").input_shape == (40, 1)

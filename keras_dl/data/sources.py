@@ -160,6 +160,23 @@ def _load_mnist1d(split):
     return data["x_test"].astype("float32"), data["y_test"].astype("int32")
 
 
+# --- sequence views: the same examples read as sequences -----------------------------------
+
+
+def _load_sequential_fashion_mnist(split):
+    """Fashion-MNIST as sequences: each image's 28 rows, top to bottom, as 28 time steps of 28
+    pixels (the row-by-row reading of sequential MNIST; Le, Jaitly & Hinton 2015 read it pixel
+    by pixel). The same images, labels and split as `fashion_mnist`."""
+    x, y = _load_fashion_mnist(split)
+    return x[..., 0], y
+
+
+def _load_mnist1d_sequence(split):
+    """mnist1d's 40-point signals as sequences of 40 time steps of 1 value."""
+    x, y = _load_mnist1d(split)
+    return x[..., None], y
+
+
 # --- any other tensorflow-datasets name ------------------------------------------------------
 
 
@@ -261,5 +278,27 @@ KNOWN: dict[str, DatasetInfo] = {
         how_to_get="pip install mnist1d",
         _offline=lambda: True,
         _load=_load_mnist1d,
+    ),
+    "mnist1d_sequence": DatasetInfo(
+        name="mnist1d_sequence",
+        input_shape=(40, 1),
+        num_classes=10,
+        class_names=tuple(str(d) for d in range(10)),
+        source="mnist1d read as sequences: 40 time steps of 1 value (the same examples and split)",
+        how_to_get="pip install mnist1d",
+        _offline=lambda: True,
+        _load=_load_mnist1d_sequence,
+    ),
+    "sequential_fashion_mnist": DatasetInfo(
+        name="sequential_fashion_mnist",
+        input_shape=(28, 28),
+        num_classes=10,
+        class_names=FASHION_MNIST_CLASSES,
+        source="fashion_mnist read as sequences: each image's 28 rows as 28 time steps of 28 "
+        "pixels (the same images and split)",
+        how_to_get="as for fashion_mnist: apt-get install dataset-fashion-mnist, the four IDX "
+        ".gz files in $KERAS_DL_FASHION_MNIST_DIR, or the internet",
+        _offline=lambda: fashion_mnist_dir() is not None or _tfds_prepared("fashion_mnist"),
+        _load=_load_sequential_fashion_mnist,
     ),
 }
