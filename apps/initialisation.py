@@ -171,21 +171,13 @@ def _lines(axis, records, key, title, ylabel):
     axis.set_ylabel(ylabel)
 
 
-def plot_stds(records, path):
+def plot_before_and_after(records, key, ylabel, title, path):
+    """Two panels, `{key}_at_init` and `{key}_after_training` per layer, every network."""
     figure, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
-    _lines(axes[0], records, "std_at_init", "at initialisation", "std of activations")
-    _lines(axes[1], records, "std_after_training", "after training", "")
+    _lines(axes[0], records, f"{key}_at_init", "at initialisation", ylabel)
+    _lines(axes[1], records, f"{key}_after_training", "after training", "")
     axes[1].legend(fontsize=7)
-    figure.suptitle("Standard deviation of each hidden layer's activations")
-    visualize.save_figure(figure, path, dpi=110)
-
-
-def plot_gradients(records, path):
-    figure, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
-    _lines(axes[0], records, "gradient_norms_at_init", "at initialisation", "‖∂loss/∂W‖")
-    _lines(axes[1], records, "gradient_norms_after_training", "after training", "")
-    axes[1].legend(fontsize=7)
-    figure.suptitle("Norm of the loss gradient per layer (last point: the softmax layer)")
+    figure.suptitle(title)
     visualize.save_figure(figure, path, dpi=110)
 
 
@@ -242,8 +234,12 @@ def main(argv=None):
             print(f"{record['label']:>22}: std layer 1 → {args.depth} at init "
                   f"{record['std_at_init'][0]:.3g} → {record['std_at_init'][-1]:.3g}; "
                   f"test accuracy {record['test_accuracy']:.3f}")
-    plot_stds(records, output / "activation_std.png")
-    plot_gradients(records, output / "gradient_norms.png")
+    plot_before_and_after(records, "std", "std of activations",
+                          "Standard deviation of each hidden layer's activations",
+                          output / "activation_std.png")
+    plot_before_and_after(records, "gradient_norms", "‖∂loss/∂W‖",
+                          "Norm of the loss gradient per layer (last point: the softmax layer)",
+                          output / "gradient_norms.png")
     checks = variance_checks(args)
     plot_variance(checks, output / "linear_variance.png")
 

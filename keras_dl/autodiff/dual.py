@@ -15,7 +15,8 @@ from numbers import Real
 ALLOWED = "a Dual or a real number (int, float)"
 
 
-def _is_real(value):
+def is_real(value):
+    """A real number that is not a bool (True + ε would otherwise be a Dual of 1)."""
     return isinstance(value, Real) and not isinstance(value, bool)
 
 
@@ -42,7 +43,7 @@ class Dual:
 
     def __init__(self, value, derivative=0.0):
         for name, number in (("value", value), ("derivative", derivative)):
-            if not _is_real(number):
+            if not is_real(number):
                 raise TypeError(f"Dual {name} must be a real number (int, float), "
                                 f"got {type(number).__name__} {number!r}")
         self.value = float(value)
@@ -58,7 +59,7 @@ class Dual:
         """`other` as a Dual (a real number is a constant: derivative 0)."""
         if isinstance(other, Dual):
             return other
-        if _is_real(other):
+        if is_real(other):
             return Dual(other, 0.0)
         _refuse(operation, other)
 
@@ -102,7 +103,7 @@ class Dual:
         return self
 
     def __pow__(self, exponent):
-        if _is_real(exponent):
+        if is_real(exponent):
             # power rule: (u^n)' = n u^(n−1) u'; written so that u = 0, n ≥ 1 stays finite
             if exponent == 0:
                 return Dual(1.0, 0.0)
@@ -130,7 +131,7 @@ def _elementary(name, function, derivative):
         if isinstance(x, Dual):
             value = function(x.value)
             return Dual(value, derivative(x.value, value) * x.derivative)
-        if _is_real(x):
+        if is_real(x):
             return function(x)
         _refuse(f"{name}()", x)
 
@@ -153,12 +154,22 @@ def _log(x):
     return math.log(x)
 
 
-sin = _elementary("sin", math.sin, lambda u, f: math.cos(u))
-cos = _elementary("cos", math.cos, lambda u, f: -math.sin(u))
-exp = _elementary("exp", math.exp, lambda u, f: f)
-log = _elementary("log", _log, lambda u, f: 1.0 / u)
-tanh = _elementary("tanh", math.tanh, lambda u, f: 1.0 - f * f)
-sigmoid = _elementary("sigmoid", _sigmoid, lambda u, f: f * (1.0 - f))
+# name: (f, f') with f'(u) given u and f(u) (reusing f(u) where the rule is written in it);
+# reverse mode (`keras_dl.autodiff.reverse`) builds its graph nodes from the same rules.
+RULES = {
+    "sin": (math.sin, lambda u, f: math.cos(u)),
+    "cos": (math.cos, lambda u, f: -math.sin(u)),
+    "exp": (math.exp, lambda u, f: f),
+    "log": (_log, lambda u, f: 1.0 / u),
+    "tanh": (math.tanh, lambda u, f: 1.0 - f * f),
+    "sigmoid": (_sigmoid, lambda u, f: f * (1.0 - f)),
+}
+sin = _elementary("sin", *RULES["sin"])
+cos = _elementary("cos", *RULES["cos"])
+exp = _elementary("exp", *RULES["exp"])
+log = _elementary("log", *RULES["log"])
+tanh = _elementary("tanh", *RULES["tanh"])
+sigmoid = _elementary("sigmoid", *RULES["sigmoid"])
 
 
 # --- derivatives of Python functions ------------------------------------------------------------
@@ -175,7 +186,7 @@ def gradient(function, xs):
     Forward mode costs one pass per input: the price reverse mode (`keras_dl.autodiff.reverse`)
     avoids for functions of many inputs and one output.
     """
-    xs = [float(x) if _is_real(x) else _refuse("gradient input", x) for x in xs]
+    xs = [float(x) if is_real(x) else _refuse("gradient input", x) for x in xs]
     partials = []
     for i in range(len(xs)):
         seeded = [Dual(x, 1.0 if j == i else 0.0) for j, x in enumerate(xs)]
@@ -186,7 +197,7 @@ def gradient(function, xs):
 def _derivative_part(result, caller):
     if isinstance(result, Dual):
         return result.derivative
-    if _is_real(result):  # the function ignored its input: a constant
+    if is_real(result):  # the function ignored its input: a constant
         return 0.0
     raise TypeError(f"{caller}: the function must return a Dual or a real number, "
                     f"got {type(result).__name__}")

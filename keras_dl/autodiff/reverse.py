@@ -20,16 +20,11 @@ x1.adjoint, x2.adjoint   # cos(x1) + x2, x1
 from __future__ import annotations
 
 import math
-from numbers import Real
 
 from keras_dl.autodiff.dual import ALLOWED as _DUAL_ALLOWED
-from keras_dl.autodiff.dual import _log, _sigmoid
+from keras_dl.autodiff.dual import RULES, is_real
 
 ALLOWED = _DUAL_ALLOWED.replace("Dual", "Node")
-
-
-def _is_real(value):
-    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 class Node:
@@ -59,7 +54,7 @@ class Node:
     def _lift(other, operation):
         if isinstance(other, Node):
             return other
-        if _is_real(other):
+        if is_real(other):
             return Node(other, operation="const")
         raise TypeError(f"Node {operation}: unsupported operand of type {type(other).__name__} "
                         f"({other!r}); allowed: {ALLOWED}")
@@ -104,7 +99,7 @@ class Node:
             return Node(power, (self, exponent),
                         (exponent.value * self.value ** (exponent.value - 1),
                          power * math.log(self.value)), "**")
-        if not _is_real(exponent):
+        if not is_real(exponent):
             raise TypeError(f"Node **: unsupported exponent of type {type(exponent).__name__} "
                             f"({exponent!r}); allowed: {ALLOWED}")
         if exponent == 0:
@@ -130,7 +125,7 @@ class Node:
 
 def Variable(value, name="x"):
     """An input node of the graph (a leaf with a name)."""
-    if not _is_real(value):
+    if not is_real(value):
         raise TypeError(f"Variable value must be a real number (int, float), "
                         f"got {type(value).__name__} {value!r}")
     return Node(value, operation=name)
@@ -162,7 +157,7 @@ def _unary(name, function, derivative):
         if isinstance(x, Node):
             value = function(x.value)
             return Node(value, (x,), (derivative(x.value, value),), name)
-        if _is_real(x):
+        if is_real(x):
             return function(x)
         raise TypeError(f"{name}(): unsupported operand of type {type(x).__name__} ({x!r}); "
                         f"allowed: {ALLOWED}")
@@ -172,12 +167,12 @@ def _unary(name, function, derivative):
     return apply
 
 
-sin = _unary("sin", math.sin, lambda u, f: math.cos(u))
-cos = _unary("cos", math.cos, lambda u, f: -math.sin(u))
-exp = _unary("exp", math.exp, lambda u, f: f)
-log = _unary("log", _log, lambda u, f: 1.0 / u)
-tanh = _unary("tanh", math.tanh, lambda u, f: 1.0 - f * f)
-sigmoid = _unary("sigmoid", _sigmoid, lambda u, f: f * (1.0 - f))
+sin = _unary("sin", *RULES["sin"])
+cos = _unary("cos", *RULES["cos"])
+exp = _unary("exp", *RULES["exp"])
+log = _unary("log", *RULES["log"])
+tanh = _unary("tanh", *RULES["tanh"])
+sigmoid = _unary("sigmoid", *RULES["sigmoid"])
 
 
 def gradient(function, xs):

@@ -17,6 +17,7 @@ The statistics are `keras_dl.evaluation.layer_statistics`' (see it for their def
 
 from __future__ import annotations
 
+import abc
 import csv
 import io
 import json
@@ -31,7 +32,7 @@ from keras_dl.training.run_dir import write_atomically
 PROBE_DIR = "probes"
 
 
-class _Probe(keras.callbacks.Callback):
+class _Probe(keras.callbacks.Callback, abc.ABC):
     """What every probe shares: when to measure, the CSV, the JSON summary and TensorBoard.
 
     A subclass sets `name` and `columns` (after "epoch" and "layer") and implements
@@ -133,14 +134,16 @@ class _Probe(keras.callbacks.Callback):
             self._writer = None
 
     # === what subclasses provide ===
+    @abc.abstractmethod
     def check_layers(self, model) -> list[str]:
-        raise NotImplementedError
+        """The layers this probe measures in `model`, or ValueError naming a bad one."""
 
     def prepare(self):
         """Called once the model is known, before the first measurement."""
 
+    @abc.abstractmethod
     def measure(self, epoch: int) -> dict[str, dict]:
-        raise NotImplementedError
+        """`{layer: {column: value}}` after `epoch`."""
 
 
 def _cell(value):
