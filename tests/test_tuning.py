@@ -180,6 +180,8 @@ class RssProbe(keras.callbacks.Callback):
         type(self).samples.append(rss_mib())
 
 
+@pytest.mark.apps  # 49 s of ten LeNet-5 trials: runs in CI's second pass (-m apps), keeping
+# the default suite inside its 10 minutes on 2 cores
 def test_memory_stays_flat_across_ten_trials(tmp_path, record_property):
     probe = RssProbe()
     RssProbe.samples.clear()
