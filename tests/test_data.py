@@ -128,7 +128,8 @@ def test_offline_availability_is_reported():
     assert data.info("mnist1d").available_offline()
     assert data.info("fashion_mnist").available_offline()
     assert data.info("sequential_fashion_mnist").available_offline()
-    assert data.list_datasets() == ["digits", "fashion_mnist", "mnist1d", "mnist1d_sequence",
+    assert data.list_datasets() == ["digits", "fashion_mnist", "fashion_mnist_edges",
+                                    "fashion_mnist_inpainting", "mnist1d", "mnist1d_sequence",
                                     "sequential_fashion_mnist"]
 
 

@@ -7,8 +7,10 @@ x_test, y_test = keras_dl.data.load_numpy("fashion_mnist", "test")
 
 Names follow tensorflow-datasets. `digits`, `fashion_mnist` (from Debian's
 `dataset-fashion-mnist`) and `mnist1d` always work offline; any other tensorflow-datasets name
-works once downloaded, and downloads when online. A dataset that is neither on disk nor reachable
-raises `DatasetUnavailableError` within seconds, saying how to get it.
+works once downloaded, and downloads when online. The image-to-image datasets
+`fashion_mnist_edges` and `fashion_mnist_inpainting` (`keras_dl.data.image_pairs`) give
+`(inputs, targets)` pairs of images instead of `(images, labels)`. A dataset that is neither on
+disk nor reachable raises `DatasetUnavailableError` within seconds, saying how to get it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from keras_dl.data.sources import (
     DatasetUnavailableError,
     tfds_info,
 )
+from keras_dl.data import image_pairs  # noqa: F401  (registers the image-to-image datasets)
 
 __all__ = [
     "DatasetInfo",
@@ -58,7 +61,9 @@ def _cached_arrays(name, split):
 
 
 def load_numpy(name: str, split: str = "train", limit: int | None = None):
-    """`(x, y)` numpy arrays of a split (images float32 in [0, 1], labels int32)."""
+    """`(x, y)` numpy arrays of a split (images float32 in [0, 1], labels int32; for an
+    image-to-image dataset, whose `info(name).target_shape` is set, `y` holds the target
+    images, float32 in [0, 1])."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
     if limit is not None and (not isinstance(limit, int) or limit < 1):

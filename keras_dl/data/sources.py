@@ -51,10 +51,12 @@ class DatasetInfo:
     Attributes:
         name: the name (tensorflow-datasets' name where tfds has the dataset).
         input_shape: shape of one example.
-        num_classes: number of label classes.
+        num_classes: number of label classes (0 for an image-to-image dataset).
         class_names: the classes' names, in label order.
         source: where the data comes from, for a person to read.
         how_to_get: what to do when it is not available.
+        target_shape: shape of one target, for a dataset whose targets are images
+            (`keras_dl.data.image_pairs`); None where the targets are class labels.
     """
 
     name: str
@@ -65,6 +67,7 @@ class DatasetInfo:
     how_to_get: str
     _offline: Callable[[], bool] = dataclasses.field(repr=False, compare=False)
     _load: Callable[[str], tuple] = dataclasses.field(repr=False, compare=False)
+    target_shape: tuple | None = None
 
     def available_offline(self) -> bool:
         """True when the data is on this machine and loads without a network."""
