@@ -55,7 +55,9 @@ def cmd_datasets(args):
         info = data.info(name)
         shape = "×".join(str(d) for d in info.input_shape)
         offline = "yes" if info.available_offline() else "no: " + info.how_to_get
-        rows.append((name, shape, str(info.num_classes), offline, info.source))
+        classes = str(info.num_classes) if info.target_shape is None else (
+            "images " + "×".join(str(d) for d in info.target_shape))  # image-to-image targets
+        rows.append((name, shape, classes, offline, info.source))
     _print_table(("dataset", "shape", "classes", "offline", "source"), rows)
     print("\nAny other tensorflow-datasets name works online (and offline once downloaded).")
 
@@ -105,14 +107,17 @@ def cmd_evaluate(args):
     if not dataset:
         raise UsageError(f"{path} holds no config.json naming its dataset; pass --dataset")
     info = data.info(dataset)
-    want = tuple(model.inputs[0].shape[1:])
+    task = _task_of_run(path) or tasks.infer(model)
+    # a generator (a GAN's served model) makes the dataset's examples from noise
+    tensor, verb = (model.inputs[0], "takes") if task.serves_examples else (model.outputs[0],
+                                                                            "makes")
+    want = tuple(tensor.shape[1:])
     if want != tuple(info.input_shape):
         raise UsageError(
             f"dataset {dataset!r} has inputs of shape {tuple(info.input_shape)}, but the model "
-            f"takes {want}"
+            f"{verb} {want}"
         )
     x, y = data.load_numpy(dataset, "test", limit=args.limit)
-    task = _task_of_run(path) or tasks.infer(model)
     model_name = _run_config(path).get("model")
     model_info = registry.model_info(model_name) if model_name in registry.list_models() else None
     task.compile(model, make_optimizer("adam", 1e-3), model_info)
@@ -139,7 +144,9 @@ def cmd_export(args):
 
         metadata = {"dataset": config["dataset"],
                     "class_names": list(data.info(config["dataset"]).class_names)}
-        input_range = unit_range(config["dataset"])  # what `predict` accepts (None: any)
+        # what `predict` accepts (None: any); a generator's input is noise, not the data
+        input_range = (unit_range(config["dataset"]) if task is None or task.serves_examples
+                       else None)
         metadata["input_range"] = None if input_range is None else list(input_range)
     if args.format == "onnx":
         result = export_onnx(model, args.base, args.name, args.version, overwrite=args.overwrite,
@@ -150,7 +157,8 @@ def cmd_export(args):
         return
     result = export_saved_model(model, args.base, args.name, args.version,
                                 overwrite=args.overwrite, metadata=metadata, task=task)
-    print(f"exported to {result.path} (signature serving_default: {result.input_name} -> "
+    print(f"exported to {result.path} (signature serving_default: "
+          f"{', '.join(result.input_names or (result.input_name,))} -> "
           f"{', '.join(result.output_names)}; reloaded max abs diff {result.max_abs_diff:.3g})")
 
 
@@ -162,27 +170,84 @@ def predict_signature(served, name: str):
     except KeyError:
         raise UsageError(f"{served.path} has no signature {name!r}; it has "
                          f"{', '.join(served.signature_names)}") from None
-    if len(signature.input_specs) != 1:
-        raise UsageError(f"signature {name!r} takes {len(signature.input_specs)} inputs "
-                         f"({', '.join(sorted(signature.input_specs))}); predict feeds one")
     return signature
+
+
+def named_input_files(items) -> dict | None:
+    """`--input NAME=FILE.npy` items as `{name: Path}`; None for one plain `--input FILE.npy`
+    (a file whose own name holds "=" counts as plain when it exists)."""
+    if len(items) == 1 and ("=" not in items[0] or Path(items[0]).is_file()):
+        return None
+    named = {}
+    for item in items:
+        name, sep, file = item.partition("=")
+        if not sep or not name or not file:
+            raise UsageError(f"--input takes FILE.npy, or NAME=FILE.npy once for each input of "
+                             f"a signature with several inputs; got {item!r}")
+        if name in named:
+            raise UsageError(f"--input gives {name!r} twice")
+        named[name] = Path(file)
+    return named
+
+
+def predict_named(served, signature, files: dict) -> dict:
+    """Run `signature` on one `.npy` file per input (`--input NAME=FILE.npy`): the names
+    must be the signature's; each input is checked (shape, finite values, an integer input's
+    recorded range) before anything runs."""
+    import numpy as np
+
+    if set(files) != set(signature.input_specs):
+        raise UsageError(f"signature {signature.name!r} takes the inputs "
+                         f"{', '.join(sorted(signature.input_specs))}; --input gave "
+                         f"{', '.join(sorted(files))}")
+    arrays = {name: load_inputs(path) for name, path in files.items()}
+    for name, array in arrays.items():
+        if not np.isfinite(array).all():
+            raise UsageError(f"{files[name]} holds NaN or infinite values; the model takes "
+                             "finite numbers")
+    try:
+        return signature.call(arrays)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def cmd_predict(args):
     from keras_dl.export import METADATA_FILE
 
-    input_file = Path(args.input)
+    files = named_input_files(args.input)
+    if files is not None:
+        if not Path(args.saved_model).exists():
+            raise UsageError(f"{args.saved_model} does not exist")
+        served = load_saved_model(args.saved_model)
+        signature = predict_signature(served, args.signature)
+        outputs = predict_named(served, signature, files)
+        _print_outputs(args, served, signature, outputs, {})
+        return
+    input_file = Path(args.input[0])
     inputs = load_inputs(input_file)
     if not Path(args.saved_model).exists():
         raise UsageError(f"{args.saved_model} does not exist")
     served = load_saved_model(args.saved_model)
     signature = predict_signature(served, args.signature)
+    if len(signature.input_specs) != 1:
+        raise UsageError(f"signature {signature.name!r} takes {len(signature.input_specs)} "
+                         f"inputs ({', '.join(sorted(signature.input_specs))}); give each as "
+                         "--input NAME=FILE.npy")
     metadata_file = served.path / METADATA_FILE
     metadata = json.loads(metadata_file.read_text()) if metadata_file.is_file() else {}
-    if (signature.input_name, signature.input_shape) != (served.input_name, served.input_shape):
+    if len(served.default.input_specs) != 1 or (
+            (signature.input_name, signature.input_shape)
+            != (served.input_name, served.input_shape)):
         metadata = {}  # `decode` takes a code: the training data's range is not its range
-    outputs = served.run(signature.name, check_inputs(inputs, input_file, signature, metadata,
-                                                       args.allow_out_of_range))
+    try:
+        outputs = served.run(signature.name, check_inputs(inputs, input_file, signature,
+                                                           metadata, args.allow_out_of_range))
+    except ValueError as error:  # an integer input outside its recorded range
+        raise UsageError(str(error)) from None
+    _print_outputs(args, served, signature, outputs, metadata)
+
+
+def _print_outputs(args, served, signature, outputs, metadata):
     if args.json:
         print(json.dumps({k: v.tolist() for k, v in outputs.items()}))
         return

@@ -93,8 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("predict", help="run a SavedModel on inputs from a .npy file")
     p.add_argument("saved_model", metavar="SAVEDMODEL_DIR",
                    help="BASE/NAME/VERSION, or BASE/NAME for the newest version")
-    p.add_argument("--input", required=True, metavar="FILE.npy",
-                   help="a batch, or one example, as a .npy file (numpy.save)")
+    p.add_argument("--input", required=True, metavar="FILE.npy", action="append",
+                   help="a batch, or one example, as a .npy file (numpy.save); for a signature "
+                   "of several inputs (a conditional generator's noise and label), "
+                   "NAME=FILE.npy once for each")
     p.add_argument("--json", action="store_true", help="print the raw outputs as JSON")
     p.add_argument("--signature", default="serving_default", metavar="NAME",
                    help="the SavedModel signature to run (default serving_default; an "

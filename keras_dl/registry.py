@@ -35,9 +35,11 @@ from typing import Any, Callable
 #   "reconstruction"             fit(x, x); an input-shaped reconstruction, compiled with `loss`;
 #   "unsupervised"               fit(x); the model adds its own training rule (an RBM);
 #   "variational_autoencoder"    fit(x) on the negative ELBO its layers add; served as an
-#                                autoencoder.
+#                                autoencoder;
+#   "gan"                        the registered model is a generator; a discriminator made by
+#                                `task_options["discriminator"]` trains against it.
 TASKS = ("classification", "classification_with_aux", "pretrained_classification",
-         "reconstruction", "unsupervised", "variational_autoencoder")
+         "reconstruction", "unsupervised", "variational_autoencoder", "gan")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +61,8 @@ class ModelInfo:
         task: the name of its task (`TASKS`; `keras_dl.tasks.for_model(name)` gives the
             `Task` object).
         task_options: what its task needs from the model family (for
-            "classification_with_aux": `training_model` and `loss_weights`).
+            "classification_with_aux": `training_model` and `loss_weights`; for "gan":
+            `discriminator`, a function of the generator returning its discriminator).
         loss: the reconstruction loss ("mse" or "binary_crossentropy") of a "reconstruction"
             model; None otherwise.
         smoke_output_shape: the per-example output shape of the `smoke_kwargs` instance, when

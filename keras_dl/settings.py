@@ -183,6 +183,12 @@ def _probe_layers(value):
                          "comma-separated")
 
 
+def _adversarial(value):
+    if not isinstance(value, (str, dict)) or not value:
+        raise ValueError(f"bad adversarial spec {value!r}; allowed: ATTACK:eps=E,..., e.g. "
+                         "fgsm:eps=0.1 or pgd:eps=0.1,steps=7")
+
+
 def _builder_kwargs(value):
     if not isinstance(value, dict):
         raise ValueError(f"builder arguments must be a dict, got {value!r}")
@@ -242,6 +248,11 @@ SETTINGS: tuple[Setting, ...] = (
             "layers with weights and activation layers for activations, layers with a kernel for "
             "gradients and weights)",
             check=_probe_layers, metavar="LAYERS", record="when_set"),
+    Setting("adversarial", None, "adversarial training for classifiers: fresh adversarial "
+            "examples every batch, e.g. fgsm:eps=0.1 (Goodfellow et al.: alpha=0.5 clean + 0.5 "
+            "adversarial loss) or pgd:eps=0.1,steps=7 (Madry et al.: alpha=0); keys eps, alpha, "
+            "steps, step_size, range (docs/adversarial.md); tune takes choices, eps=0.05|0.1",
+            check=_adversarial, metavar="ATTACK:eps=E,...", record="when_set"),
     Setting("builder_kwargs", None, "a builder argument, e.g. --set modern=true "
             "--set hidden_units=[512,256]", check=_builder_kwargs, flag="--set",
             metavar="KEY=VALUE"),
@@ -300,6 +311,7 @@ class TrainConfig:
     init_from: str | None = None
     probe: str | None = None
     probe_layers: str | None = None
+    adversarial: str | None = None
     builder_kwargs: dict | None = None
     pretrain_epochs: int | None = None
     pretraining: str | None = None

@@ -168,6 +168,28 @@ def test_attack_curve_confidence_of_the_mistakes():
     assert row["mean_confidence_wrong"] == pytest.approx(probs.max(1)[wrong].mean(), abs=1e-6)
 
 
+def test_transfer_counts_the_targets_mistakes_on_the_sources_examples():
+    source, target = tiny_classifier(seed=0), tiny_classifier(seed=5)
+    x, y = examples(64)
+    row = attacks.transfer(source, target, x, y, 0.3)
+    adversarial = attacks.fgsm(source, x, y, 0.3)
+    source_wrong = source.predict(adversarial, verbose=0).argmax(1) != y
+    target_wrong = target.predict(adversarial, verbose=0).argmax(1) != y
+    assert row["source_error"] == pytest.approx(source_wrong.mean())
+    assert row["target_error"] == pytest.approx(target_wrong.mean())
+    assert row["target_error_where_source_fooled"] == pytest.approx(
+        target_wrong[source_wrong].mean())
+    itself = attacks.transfer(source, source, x, y, 0.3)
+    assert itself["target_error"] == itself["source_error"]
+    with pytest.raises(ValueError, match="differ in input shape or classes"):
+        attacks.transfer(source, five_class_classifier(), x, y, 0.3)
+
+
+def five_class_classifier():
+    inputs = keras.Input(shape=(FEATURES,))
+    return keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(inputs))
+
+
 def autoencoder():
     inputs = keras.Input(shape=(FEATURES,))
     return keras.Model(inputs, keras.layers.Reshape((2, 3))(keras.layers.Dense(6)(inputs)))

@@ -474,6 +474,44 @@ def _cli_cases():
         c("cli-unknown-lr-schedule", "cli", "`--lr-schedule 1/t`: not a choice",
           lambda w: ["train", "mlp", "--lr-schedule", "1/t"],
           exit2("argument --lr-schedule: invalid choice: '1/t'", "'inverse_time'")),
+        c("cli-unknown-attack", "cli", "`--adversarial sparkle:eps=0.1`",
+          lambda w: ["train", "mlp", *DIGITS, "--adversarial", "sparkle:eps=0.1",
+                     "--run-dir", w.tmp / "r"],
+          exit2("unknown attack 'sparkle' in adversarial spec", "allowed: fgsm, iterative_fgsm, "
+                "pgd")),
+        c("cli-adversarial-eps-beyond-range", "cli", "`--adversarial fgsm:eps=1.5`: beyond the "
+          "input range", lambda w: ["train", "mlp", *DIGITS, "--adversarial", "fgsm:eps=1.5",
+                                    "--run-dir", w.tmp / "r"],
+          exit2("bad adversarial eps 1.5", "allowed: a number in [0, 1]")),
+        c("cli-adversarial-negative-eps", "cli", "`--adversarial fgsm:eps=-0.1`",
+          lambda w: ["train", "mlp", *DIGITS, "--adversarial", "fgsm:eps=-0.1",
+                     "--run-dir", w.tmp / "r"],
+          exit2("bad adversarial eps -0.1", "allowed: a number in [0, 1]")),
+        c("cli-adversarial-alpha", "cli", "`--adversarial fgsm:eps=0.1,alpha=2`: α outside "
+          "[0, 1]", lambda w: ["train", "mlp", *DIGITS, "--adversarial", "fgsm:eps=0.1,alpha=2",
+                               "--run-dir", w.tmp / "r"],
+          exit2("bad adversarial alpha 2", "allowed: a number in [0, 1]")),
+        c("cli-adversarial-autoencoder", "cli", "`train autoencoder --adversarial ...`: "
+          "not a classifier",
+          lambda w: ["train", "autoencoder", *DIGITS[:6], "--adversarial", "fgsm:eps=0.1",
+                     "--run-dir", w.tmp / "r"],
+          exit2("adversarial training is for classifiers; model 'autoencoder' is "
+                "reconstruction")),
+        c("cli-adversarial-choices-in-train", "cli", "`train --adversarial fgsm:eps=0.1|0.2`: "
+          "choices are for tune",
+          lambda w: ["train", "mlp", *DIGITS, "--adversarial", "fgsm:eps=0.1|0.2",
+                     "--run-dir", w.tmp / "r"],
+          exit2("adversarial eps=0.1|0.2 lists choices, which only keras-dl tune draws from")),
+        c("cli-adversarial-data-range", "cli", "`--adversarial` on data outside its range",
+          lambda w: ["train", "mlp", "--dataset", "mnist1d", "--limit", "60", "--epochs", "1",
+                     "--adversarial", "fgsm:eps=0.1", "--run-dir", w.tmp / "r"],
+          exit2("the training inputs lie in", "outside the adversarial range [0, 1]; give the "
+                "data's range in the spec")),
+        c("cli-classifier-on-image-pairs", "cli", "`train mlp --dataset fashion_mnist_edges`: "
+          "targets are images", lambda w: ["train", "mlp", "--dataset", "fashion_mnist_edges",
+                                           "--run-dir", w.tmp / "r"],
+          exit2("dataset 'fashion_mnist_edges' pairs each image with a target image, for "
+                "image-to-image models; model 'mlp' is classification")),
         c("cli-unknown-augmentation", "cli", "`--augment sparkle`",
           lambda w: ["train", "mlp", *DIGITS, "--augment", "sparkle", "--run-dir", w.tmp / "r"],
           exit2("unknown augmentation 'sparkle'; allowed:", "flip")),

@@ -110,7 +110,8 @@ def test_saved_model_parity(tiny, tmp_path):
         signature = tf.saved_model.load(str(result.path)).signatures["serving_default"]
         names = tasks.get(info.task).output_names(model)
         assert sorted(signature.structured_outputs) == sorted(names)
-        served = signature(**{result.input_name: tf.constant(x)})
+        feeds = x if isinstance(x, dict) else {result.input_name: x}  # several inputs: by name
+        served = signature(**{key: tf.constant(value) for key, value in feeds.items()})
         expected = model(x, training=False)
         expected = expected if isinstance(expected, (list, tuple)) else [expected]
         for name, want in zip(names, expected, strict=True):
@@ -151,15 +152,15 @@ def test_one_fit_step(tiny):
     """Last for each model: it trains the shared instance."""
     info, model, x = tiny
     task = tasks.get(info.task)
-    inputs, targets = task.targets(x, task.smoke_labels(info))
     task.compile(model, make_optimizer("adam", 1e-3), info)
     fit_model = task.training_model(model, info, lambda: make_optimizer("adam", 1e-3))
     if len(model.layers) > GRAPH_FIT_LAYERS:
         fit_model.run_eagerly = True  # a deep sibling: see the module docstring
     before = [np.array(w) for w in model.trainable_weights]
-    if fit_model is not model:  # one target per output of a training model with extra heads
-        targets = {key: targets for key in fit_model.output_names}
+    # what the training model takes: the smoke inputs and labels as targets (one per output
+    # of a training model with extra heads); a GAN's trainer takes images, not the noise
+    inputs, targets = task.smoke_fit_data(info, model, fit_model, x)
     history = fit_model.fit(inputs, targets, batch_size=4, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
+    assert np.isfinite(history.history[task.monitor_key("loss", fit_model)][0])
     changed = [not np.array_equal(b, np.array(w)) for b, w in zip(before, model.trainable_weights)]
     assert any(changed), "one optimizer step changed no weight"

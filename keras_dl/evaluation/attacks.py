@@ -279,5 +279,30 @@ def attack_curve(model, x, y, epsilons, attack_name="fgsm", **options) -> list[d
     return rows
 
 
+def transfer(source, target, x, y, eps, attack_name="fgsm", **options) -> dict:
+    """How often the adversarial examples made for `source` also fool `target` (Szegedy et
+    al. 2014 found them to transfer between models; Goodfellow et al. 2015 §8 measure it
+    between a maxout network and its adversarially trained twin).
+
+    Returns `eps`, `source_error` and `target_error` (the share of the examples each model
+    misclassifies) and `target_error_where_source_fooled` (the same for `target`, over the
+    examples that fool `source`; None when none does). `options` go to `attack`.
+    """
+    classes = _check_classifier(source)
+    if _check_classifier(target) != classes or \
+            tuple(target.inputs[0].shape[1:]) != tuple(source.inputs[0].shape[1:]):
+        raise ValueError(f"models {source.name!r} and {target.name!r} differ in input shape or "
+                         "classes; a transfer needs two classifiers of the same inputs and "
+                         "classes")
+    labels = _check_labels(y, len(np.asarray(x)), classes)
+    adversarial = attack(source, x, labels, attack_name, eps, **options)
+    source_wrong = probabilities(source, adversarial).argmax(axis=1) != labels
+    target_wrong = probabilities(target, adversarial).argmax(axis=1) != labels
+    return {"eps": float(eps), "source_error": float(source_wrong.mean()),
+            "target_error": float(target_wrong.mean()),
+            "target_error_where_source_fooled": float(target_wrong[source_wrong].mean())
+            if source_wrong.any() else None}
+
+
 __all__ = ["ATTACKS", "attack", "attack_curve", "check_eps", "fgsm", "iterative_fgsm", "pgd",
-           "probabilities"]
+           "probabilities", "transfer"]

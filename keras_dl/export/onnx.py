@@ -11,8 +11,8 @@ from keras_dl.export.layout import ONNX_DIR, ExportError, check_name, staged, ta
 from keras_dl.export.saved_model import (
     PARITY_TOLERANCE,
     ExportResult,
-    _check_one_input,
     input_name,
+    input_names,
     max_abs_diff,
     parity_inputs,
     serving_function,
@@ -49,7 +49,6 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
     import tf2onnx
     import onnxruntime
 
-    _check_one_input(model)
     model_dir = Path(base_dir) / ONNX_DIR / check_name(name)
     version, final = target_version(model_dir, version, overwrite)
     names = task_for(model, task).output_names(model)
@@ -65,10 +64,13 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
     with staged(model_dir, version, final) as staging:
         tf2onnx.convert.from_function(function, input_signature=signature, opset=ONNX_OPSET,
                                       output_path=str(staging / "model.onnx"))
-        inputs = parity_inputs(model, verify_inputs)
+        inputs = parity_inputs(model, verify_inputs, task)
         session = onnxruntime.InferenceSession(str(staging / "model.onnx"),
                                                providers=["CPUExecutionProvider"])
-        got = session.run(list(names), {input_name(model): inputs})
+        feeds = inputs if isinstance(inputs, dict) else {input_name(model): inputs}
+        dtypes = {spec.name: spec.dtype.as_numpy_dtype for spec in signature}
+        got = session.run(list(names), {key: np.asarray(value, dtypes[key])
+                                        for key, value in feeds.items()})
         diff = max_abs_diff(got if len(names) > 1 else got[0], model(inputs, training=False))
         if not diff <= tolerance:
             raise ExportError(
@@ -77,4 +79,4 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
             )
     return ExportResult(path=final / "model.onnx", version=version,
                         input_name=input_name(model), output_names=tuple(names),
-                        max_abs_diff=diff)
+                        max_abs_diff=diff, input_names=input_names(model))

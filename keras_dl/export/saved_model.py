@@ -41,6 +41,8 @@ class ExportResult:
     input_name: str
     output_names: tuple
     max_abs_diff: float
+    input_names: tuple = ()  # every input's name, `input_name` first (a conditional generator's
+    #                          "noise" and "label")
 
 
 def task_for(model: keras.Model, task=None):
@@ -60,27 +62,46 @@ def output_name(model: keras.Model, task=None) -> str:
 
 
 def input_name(model: keras.Model) -> str:
-    """The served input's name: the model's input layer's (`images`, `inputs`, ...)."""
-    return model.inputs[0].name.split(":")[0] or "inputs"
+    """The served input's name: the model's (first) input layer's (`images`, `inputs`, ...)."""
+    return input_names(model)[0]
+
+
+def input_names(model: keras.Model) -> tuple:
+    """The names of every served input, in the model's order (a conditional generator's
+    `noise` and `label`)."""
+    return tuple(tensor.name.split(":")[0] or f"inputs{index or ''}"
+                 for index, tensor in enumerate(model.inputs))
+
+
+def input_specs(model: keras.Model) -> list:
+    """One `tf.TensorSpec` per model input, named as served."""
+    import tensorflow as tf
+
+    return [tf.TensorSpec(shape=tensor.shape, dtype=tensor.dtype or "float32", name=name)
+            for tensor, name in zip(model.inputs, input_names(model))]
 
 
 def input_spec(model: keras.Model):
-    import tensorflow as tf
-
-    spec = model.inputs[0]
-    return tf.TensorSpec(shape=spec.shape, dtype=spec.dtype or "float32", name=input_name(model))
+    return input_specs(model)[0]
 
 
 def serving_function(model, names):
-    """`(fn, input_signature)`: the model in inference mode, returning `{name: output}`."""
+    """`(fn, input_signature)`: the model in inference mode, returning `{name: output}`; a
+    model of several inputs takes them as separate, named signature inputs."""
 
-    def serve(inputs):
-        outputs = model(inputs, training=False)
+    def outputs_named(outputs):
         if len(names) == 1:
             return {names[0]: outputs}
         return dict(zip(names, outputs))
 
-    return serve, [input_spec(model)]
+    if len(model.inputs) == 1:
+        def serve(inputs):
+            return outputs_named(model(inputs, training=False))
+    else:
+        def serve(*inputs):
+            return outputs_named(model(list(inputs), training=False))
+
+    return serve, input_specs(model)
 
 
 def _write_saved_model(model, path, endpoints):
@@ -130,10 +151,16 @@ def max_abs_diff(got, expected) -> float:
 
 
 def _call_signature(signature, values):
+    """`signature` called on `values`: an array for a single-input signature, else a dict
+    input name → array (each cast to its input's dtype)."""
     import tensorflow as tf
 
-    (name,) = signature.structured_input_signature[1]
-    return signature(**{name: tf.constant(np.asarray(values))})
+    specs = signature.structured_input_signature[1]
+    if not isinstance(values, dict):
+        (name,) = specs
+        values = {name: values}
+    return signature(**{name: tf.constant(np.asarray(values[name]), dtype=spec.dtype)
+                        for name, spec in specs.items()})
 
 
 def verify_saved_model(path, model: keras.Model, inputs: np.ndarray, task=None) -> float:
@@ -156,15 +183,17 @@ def verify_saved_model(path, model: keras.Model, inputs: np.ndarray, task=None) 
     return diff
 
 
-def _check_one_input(model):
-    if len(model.inputs) != 1:
-        raise ExportError(
-            f"export needs a model with one input, {model.name!r} has {len(model.inputs)}"
-        )
-
-
-def parity_inputs(model, verify_inputs):
-    return sample_inputs(model) if verify_inputs is None else np.asarray(verify_inputs, "float32")
+def parity_inputs(model, verify_inputs, task=None):
+    """The inputs of a parity check: `verify_inputs` (an array, or a dict input name → array
+    for a model of several inputs), else sample inputs (the task's smoke inputs for a model
+    of several inputs: it knows which values each may take)."""
+    if verify_inputs is None:
+        if len(model.inputs) > 1:
+            return task_for(model, task).smoke_inputs(model, count=8)
+        return sample_inputs(model)
+    if isinstance(verify_inputs, dict):
+        return {name: np.asarray(value) for name, value in verify_inputs.items()}
+    return np.asarray(verify_inputs, "float32")
 
 
 def export_saved_model(model: keras.Model, base_dir, name: str, version: int | None = None, *,
@@ -179,13 +208,19 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
     `{"reconstruction": ...}` for an autoencoder). Layers run in inference mode (dropout off,
     batch norm on its moving statistics).
 
+    A model of several inputs (a conditional generator: `noise` and `label`) is served with
+    one signature input per model input, under the input layers' names; the integer inputs'
+    allowed values (`Task.input_ranges`) are recorded as `input_ranges`, and the served model
+    refuses others.
+
     Args:
-        model: a built Keras model with one input.
+        model: a built Keras model.
         base_dir: the model base directory (TF Serving's `--model_base_path` parent).
         name: the model's name, a directory under `base_dir`.
         version: a positive integer; None for one more than the highest existing version.
         overwrite: replace an existing `version` (otherwise `ExportError`).
-        verify_inputs: inputs for the parity check (default: 8 uniform random inputs).
+        verify_inputs: inputs for the parity check (default: 8 uniform random inputs; a dict
+            by input name for a model of several inputs).
         tolerance: the largest max-abs difference accepted between the reloaded SavedModel
             and the model; above it the export is discarded and `ExportError` raised.
         metadata: extra JSON-serialisable facts to record in `assets.extra/keras_dl.json`.
@@ -200,7 +235,6 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
     Returns:
         An `ExportResult` with the path and the measured max abs difference.
     """
-    _check_one_input(model)
     task = task_for(model, task)
     if check_name(name) == ONNX_DIR:
         raise ExportError(
@@ -213,7 +247,8 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
     with staged(model_dir, version, final) as staging:
         extra = task.export_endpoints(model, input_spec(model))
         _write_saved_model(model, staging, {SIGNATURE: serving_function(model, names), **extra})
-        diff = verify_saved_model(staging, model, parity_inputs(model, verify_inputs), task)
+        diff = verify_saved_model(staging, model, parity_inputs(model, verify_inputs, task),
+                                  task)
         if not diff <= tolerance:
             raise ExportError(
                 f"the reloaded SavedModel differs from the model by {diff:.3g} "
@@ -224,6 +259,10 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
             "task": task.name,
             "input": {"name": input_name(model), "shape": list(model.inputs[0].shape),
                       "dtype": str(model.inputs[0].dtype or "float32")},
+            **({"inputs": [{"name": spec.name, "shape": spec.shape.as_list(),
+                            "dtype": spec.dtype.name} for spec in input_specs(model)]}
+               if len(model.inputs) > 1 else {}),
+            **({"input_ranges": task.input_ranges(model)} if task.input_ranges(model) else {}),
             "outputs": list(names),
             "signature": SIGNATURE,
             **({"endpoints": [SIGNATURE, *extra]} if extra else {}),
@@ -235,4 +274,5 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
         (staging / METADATA_FILE).parent.mkdir(exist_ok=True)
         (staging / METADATA_FILE).write_text(json.dumps(facts, indent=2) + "\n")
     return ExportResult(path=final, version=version, input_name=input_name(model),
-                        output_names=tuple(names), max_abs_diff=diff)
+                        output_names=tuple(names), max_abs_diff=diff,
+                        input_names=input_names(model))

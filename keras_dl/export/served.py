@@ -5,23 +5,31 @@
 `served.input_name`, ...); every signature of the SavedModel (an autoencoder's `encode` and
 `decode`, a VAE's `sample`) is a `ServedSignature` in `served.signatures`, found by name with
 `served.signature_named(name)` and run with `served.run(name, inputs)`.
+
+An integer input whose values keras_dl's export recorded (`input_ranges` in
+`assets.extra/keras_dl.json`: a conditional generator's label and its classes) is checked
+against them: a value outside is a `ValueError` naming it and the range.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from keras_dl.export.layout import resolve_saved_model_dir
-from keras_dl.export.saved_model import SIGNATURE
+from keras_dl.export.saved_model import METADATA_FILE, SIGNATURE
 
 
 class ServedSignature:
     """One signature of a loaded SavedModel: its name, its inputs (name → `tf.TensorSpec`), the
-    names of its outputs, and a call that checks each input's shape and dtype first."""
+    names of its outputs, and a call that checks each input's shape and dtype first (and an
+    integer input's values against `ranges`, name → `[low, high]`, where given)."""
 
-    def __init__(self, name: str, function):
+    def __init__(self, name: str, function, ranges=None):
         self.name = name
         self.function = function
+        self.ranges = dict(ranges or {})
         self.input_specs = dict(function.structured_input_signature[1])
         self.output_names = tuple(function.structured_outputs)
         self._single = next(iter(self.input_specs)) if len(self.input_specs) == 1 else None
@@ -69,6 +77,15 @@ class ServedSignature:
             )
         if not np.issubdtype(inputs.dtype, np.number):
             raise ValueError(f"input must be numeric, got dtype {inputs.dtype}")
+        if spec.dtype.is_integer and inputs.size and not np.all(inputs == np.round(inputs)):
+            raise ValueError(f"{self.describe_input(name)} takes integers, got "
+                             f"{inputs[inputs != np.round(inputs)].ravel()[0]:g}")
+        if name in self.ranges and inputs.size:
+            low, high = self.ranges[name]
+            outside = inputs[(inputs < low) | (inputs > high)]
+            if outside.size:
+                raise ValueError(f"{self.describe_input(name)} takes values in {low}..{high}, "
+                                 f"got {outside.ravel()[0]:g}")
         return inputs.astype(spec.dtype.as_numpy_dtype)
 
     def check_inputs(self, inputs) -> np.ndarray:
@@ -108,11 +125,22 @@ class ServedModel:
         self.path = resolve_saved_model_dir(path)
         self._loaded = tf.saved_model.load(str(self.path))
         self.signature = self._loaded.signatures[SIGNATURE]
-        self.signatures = {name: ServedSignature(name, function)
+        self.metadata = _metadata(self.path)
+        ranges = self.metadata.get("input_ranges") or {}
+        self.signatures = {name: ServedSignature(name, function,
+                                                 ranges if name == SIGNATURE else None)
                            for name, function in self._loaded.signatures.items()}
         self.default = self.signatures[SIGNATURE]
-        self.input_name, self.input_spec = self.default.input_name, self.default.input_spec
         self.output_names = self.default.output_names
+
+    @property
+    def input_name(self) -> str:
+        """The name of `serving_default`'s input (`ValueError` if it takes several)."""
+        return self.default.input_name
+
+    @property
+    def input_spec(self):
+        return self.default.input_spec
 
     @property
     def signature_names(self) -> tuple:
@@ -143,4 +171,16 @@ class ServedModel:
         return signature.call(inputs) if isinstance(inputs, dict) else signature(inputs)
 
     def __call__(self, inputs) -> dict:
+        """`serving_default` on a batch or one example, or on a dict input name → array
+        when it takes several inputs."""
+        if isinstance(inputs, dict):
+            return self.default.call(inputs)
         return self.default(inputs)
+
+
+def _metadata(path) -> dict:
+    """What keras_dl's export recorded beside the SavedModel (`{}` for another's)."""
+    try:
+        return json.loads((path / METADATA_FILE).read_text())
+    except (OSError, ValueError):
+        return {}

@@ -8,6 +8,7 @@ from keras_dl.models import (  # noqa: F401  (registration side effect)
     deep_mlp,
     dense_autoencoders,
     fractalnet,
+    gan,
     googlenet,
     lenet,
     mlp,

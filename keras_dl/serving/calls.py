@@ -70,8 +70,11 @@ def _by_name(signature, inputs):
 
 
 def _numeric(value, spec):
+    """`value` as an array of `spec`'s dtype; an integer input is read as numbers first, so
+    that 2.5 reaches the signature's check (which refuses it) instead of being cut to 2."""
+    dtype = "float64" if spec.dtype.is_integer else spec.dtype.as_numpy_dtype
     try:
-        return np.asarray(value, dtype=spec.dtype.as_numpy_dtype)
+        return np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as error:
         raise RequestError(f"input is not a numeric tensor of one shape: {error}") from None
 

@@ -2,6 +2,7 @@
 
 ```python
 task = keras_dl.tasks.for_model("lenet5")      # <task classification>
+task = keras_dl.tasks.for_config({"model": "lenet5", "adversarial": "fgsm:eps=0.1"})
 x, y = task.targets(images, labels)
 task.compile(model, keras.optimizers.Adam(), keras_dl.model_info("lenet5"))
 ```
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import keras_dl.models  # noqa: F401  (registers the builders whose tasks are asked for)
 from keras_dl import registry
+from keras_dl.tasks.adversarial import adversarial
 from keras_dl.tasks.base import Task, uses_logits
 from keras_dl.tasks.classification import (
     AuxiliaryClassification,
     Classification,
     PretrainedClassification,
 )
+from keras_dl.tasks.gan import GAN
 from keras_dl.tasks.reconstruction import Reconstruction
 from keras_dl.tasks.unsupervised import Unsupervised, VariationalAutoencoder
 
@@ -34,7 +37,7 @@ def register_task(task: Task) -> Task:
 
 
 for _task in (Classification(), AuxiliaryClassification(), PretrainedClassification(),
-              Reconstruction(), Unsupervised(), VariationalAutoencoder()):
+              Reconstruction(), Unsupervised(), VariationalAutoencoder(), GAN()):
     register_task(_task)
 
 
@@ -57,6 +60,15 @@ def for_model(model_name: str) -> Task:
     return get(registry.model_info(model_name).task)
 
 
+def for_config(config: dict) -> Task:
+    """The task a resolved training config trains with: the model's own, trained adversarially
+    where the config says so (`adversarial`: `keras_dl.tasks.adversarial`)."""
+    task = for_model(config["model"])
+    if config.get("adversarial"):
+        return adversarial(task, config["adversarial"])
+    return task
+
+
 def infer(model) -> Task:
     """The task of a model object: its registration's when the model carries a registered
     name (builders name their models so by default), else plain classification."""
@@ -69,11 +81,14 @@ def infer(model) -> Task:
 __all__ = [
     "AuxiliaryClassification",
     "Classification",
+    "GAN",
     "PretrainedClassification",
     "Reconstruction",
     "Task",
     "Unsupervised",
     "VariationalAutoencoder",
+    "adversarial",
+    "for_config",
     "for_model",
     "get",
     "infer",

@@ -35,6 +35,14 @@ class Task(abc.ABC):
         objectives: what a hyperparameter search may optimise (KerasTuner objectives).
         losses: the `keras-dl train --loss` names it may be trained with (none: the model
             brings its own training rule).
+        attackable: whether its models are classifiers that adversarial examples can be made
+            for, and so may be trained adversarially (`keras_dl.tasks.adversarial`).
+        early_stopping: whether early stopping on the monitor may end a run (not for a GAN,
+            whose losses do not measure how good its samples are).
+        serves_examples: whether `serving_default` takes examples like the training data's,
+            so the data's range applies to what it is fed (a generator takes noise).
+        image_targets: whether it trains on datasets that pair each input image with a target
+            image (`fashion_mnist_edges`: image-to-image translation), and only on those.
     """
 
     name: str = ""
@@ -44,6 +52,10 @@ class Task(abc.ABC):
     pretraining: bool = False
     objectives: tuple[str, ...] = ("val_loss", "loss")
     losses: tuple[str, ...] = ()
+    attackable: bool = False
+    early_stopping: bool = True
+    serves_examples: bool = True
+    image_targets: bool = False
 
     # === Feeding =================================================================================
 
@@ -80,6 +92,12 @@ class Task(abc.ABC):
         """The log key under which `fit_model` reports `monitor`."""
         return monitor
 
+    def callbacks(self, model: keras.Model, fit_model: keras.Model, run_dir, config: dict
+                  ) -> list:
+        """Callbacks of the task's own that a run adds to its `fit` (a GAN: a sample grid per
+        epoch in `run_dir`); `config` is the run's resolved config."""
+        return []
+
     def check_monitor(self, monitor: str, model_name: str) -> None:
         if monitor not in self.monitors:
             raise ValueError(f"monitor {monitor} is not for model {model_name!r}, which is "
@@ -107,6 +125,12 @@ class Task(abc.ABC):
         each function returning a dict of named outputs."""
         return {}
 
+    def input_ranges(self, model: keras.Model) -> dict:
+        """`{input name: [low, high]}`: the integer inputs of `serving_default` and the values
+        they may take (a conditional generator's label: its classes); an export records them
+        and the served model refuses values outside (`keras_dl.export.ServedModel`)."""
+        return {}
+
     def deterministic_endpoints(self, model: keras.Model) -> dict:
         """`{signature: {output: function(inputs) -> expected}}` of the extra endpoints that
         an export checks for parity (random endpoints, such as sampling, are left out)."""
@@ -114,14 +138,28 @@ class Task(abc.ABC):
 
     # === The model contract ======================================================================
 
-    def smoke_inputs(self, model: keras.Model, count: int = 4, seed: int = 0) -> np.ndarray:
-        """A tiny batch the contract feeds: uniform [0, 1) inputs of the model's shape."""
-        shape = tuple(d if d is not None else 1 for d in model.inputs[0].shape[1:])
-        return np.random.default_rng(seed).random((count, *shape), dtype="float32")
+    def smoke_inputs(self, model: keras.Model, count: int = 4, seed: int = 0):
+        """A tiny batch the contract feeds: uniform [0, 1) inputs of the model's shape (for a
+        model of several inputs, a dict input name → batch)."""
+        rng = np.random.default_rng(seed)
+        batches = {}
+        for tensor in model.inputs:
+            shape = tuple(d if d is not None else 1 for d in tensor.shape[1:])
+            batches[tensor.name] = rng.random((count, *shape), dtype="float32")
+        return next(iter(batches.values())) if len(batches) == 1 else batches
 
     def smoke_labels(self, info, count: int = 4) -> np.ndarray:
         """Labels for the contract's one training step (ignored where the task needs none)."""
         return np.arange(count) % max(1, info.smoke_kwargs.get("num_classes", 1))
+
+    def smoke_fit_data(self, info, model: keras.Model, fit_model: keras.Model, x):
+        """`(inputs, targets)` of the contract's one `fit` step of `fit_model`: the smoke
+        inputs `x` and the targets of `smoke_labels`, one per output of a training model with
+        extra heads."""
+        inputs, targets = self.targets(x, self.smoke_labels(info, len(x)))
+        if fit_model is not model:
+            targets = {key: targets for key in fit_model.output_names}
+        return inputs, targets
 
     def smoke_output_shape(self, info, model: keras.Model) -> tuple:
         """The per-example output shape the smoke instance must have."""

@@ -24,6 +24,7 @@ class Classification(Task):
     pretraining = True  # on request (`--pretrain-unit`), for a stack of dense layers
     objectives = ("val_accuracy", "val_loss", "accuracy", "loss")
     losses = CLASSIFICATION_LOSSES
+    attackable = True
 
     def compile(self, model, optimizer, info=None):
         """Compile with the run's loss (`info.loss`, cross-entropy by default) and accuracy."""

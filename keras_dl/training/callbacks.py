@@ -49,15 +49,16 @@ __all__ = [
 ]
 
 
-def learning_callbacks(*, monitor, patience, lr_schedule, learning_rate, epochs, verbose=0):
+def learning_callbacks(*, monitor, patience, lr_schedule, learning_rate, epochs, verbose=0,
+                       early_stopping=True):
     """The callbacks that change what is learnt, shared by a run and a tuning trial: early
-    stopping on `monitor` (best weights restored) and the learning-rate schedule."""
-    return [
-        keras.callbacks.EarlyStopping(monitor=monitor, mode=monitor_mode(monitor),
-                                      patience=patience, restore_best_weights=True,
-                                      verbose=verbose),
-        learning_rate_callback(lr_schedule, learning_rate, epochs, patience, monitor),
-    ]
+    stopping on `monitor` (best weights restored; none with `early_stopping=False`, for a
+    task whose losses say nothing of its quality, a GAN's) and the learning-rate schedule."""
+    stopping = [keras.callbacks.EarlyStopping(monitor=monitor, mode=monitor_mode(monitor),
+                                              patience=patience, restore_best_weights=True,
+                                              verbose=verbose)] if early_stopping else []
+    return stopping + [learning_rate_callback(lr_schedule, learning_rate, epochs, patience,
+                                              monitor)]
 
 
 class PublishCheckpoint(keras.callbacks.Callback):
@@ -140,10 +141,12 @@ def stopped_epochs(directory):
 
 
 def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, backup=True,
-                      chief=True, backup_dir=None, monitor="val_loss", keep_backup=False):
+                      chief=True, backup_dir=None, monitor="val_loss", keep_backup=False,
+                      early_stopping=True):
     """The callbacks `keras-dl train` runs with, writing into `run_dir`.
 
-    Early stopping on `monitor` (validation loss by default; best weights restored),
+    Early stopping on `monitor` (validation loss by default; best weights restored; none
+    with `early_stopping=False`),
     learning-rate annealing, TensorBoard logs (`tensorboard/`), the best model so far
     (`checkpoints/best.keras`), the history (`history.csv`, appended to on resume) and
     `BackupAndRestore` (`backup/`), so a killed run continues from its last finished epoch
@@ -164,7 +167,7 @@ def default_callbacks(run_dir, *, lr_schedule, learning_rate, epochs, patience, 
     """
     callbacks = learning_callbacks(monitor=monitor, patience=patience, lr_schedule=lr_schedule,
                                    learning_rate=learning_rate, epochs=epochs,
-                                   verbose=1 if chief else 0)
+                                   verbose=1 if chief else 0, early_stopping=early_stopping)
     backup_dir = backup_dir or os.path.join(run_dir, "backup")
     if chief:
         checkpoint = os.path.join(run_dir, "checkpoints", "best.keras")

@@ -89,7 +89,7 @@ def build_model(config: dict, strategy=None):
     object unless the task trains through extra heads), both compiled, seeded by the
     config's `seed`, built in `strategy`'s scope. Bad builder arguments raise `ValueError`."""
     info = model_info(config)
-    task = tasks.get(info.task)
+    task = tasks.for_config(config)
     precision = config.get("precision", "float32")
     make_optimizer = optimizer_factory(config)
     keras.utils.set_random_seed(config["seed"])
@@ -118,7 +118,7 @@ def before_fit(model, fit_model, config: dict, data: RunData, *, work_dir: Path 
     models are compiled again: fine-tuning "top" changed which weights are trainable.
     """
     info = model_info(config)
-    task = tasks.get(info.task)
+    task = tasks.for_config(config)
     task.check_inputs(model, data.x_fit)
     if not config.get("pretraining"):
         return
@@ -155,7 +155,7 @@ def fit_datasets(config: dict, fit_model, data: RunData, strategy=None):
     strategy (each replica takes `batch_size`), else nothing."""
     from keras_dl.data.augment import build_augmentation
 
-    task = tasks.for_model(config["model"])
+    task = tasks.for_config(config)
     x_fit, y_fit = task.targets(data.x_fit, data.y_fit)
     x_val, y_val = task.targets(data.x_val, data.y_val)
     batch, seed = config["batch_size"], config["seed"]
@@ -179,18 +179,19 @@ def fit_datasets(config: dict, fit_model, data: RunData, strategy=None):
 def monitor_key(config: dict, fit_model) -> str:
     """The log key of the config's monitor for `fit_model` (the task decides: a model with
     auxiliary heads logs its main output's accuracy under its own key)."""
-    return tasks.for_model(config["model"]).monitor_key(config.get("monitor", "val_loss"),
-                                                         fit_model)
+    return tasks.for_config(config).monitor_key(config.get("monitor", "val_loss"), fit_model)
 
 
 def fit_callbacks(config: dict, fit_model, data: RunData, *, verbose: int = 0) -> list:
-    """Early stopping (best weights restored) and the learning-rate schedule on the
-    monitored key, and batch-norm recalibration where train-time noise sits before batch
-    norm: the callbacks that change what is learnt, shared by a run and a tuning trial."""
+    """Early stopping (best weights restored; where the task allows it) and the learning-rate
+    schedule on the monitored key, and batch-norm recalibration where train-time noise sits
+    before batch norm: the callbacks that change what is learnt, shared by a run and a
+    tuning trial."""
     callbacks = learning_callbacks(
         monitor=monitor_key(config, fit_model), patience=config["patience"],
         lr_schedule=config["lr_schedule"], learning_rate=config["learning_rate"],
-        epochs=config["epochs"], verbose=verbose)
+        epochs=config["epochs"], verbose=verbose,
+        early_stopping=tasks.for_config(config).early_stopping)
     precise_bn = precise_batch_norm_callback(fit_model, data.x_fit, seed=config["seed"])
     if precise_bn is not None:
         callbacks.append(precise_bn)

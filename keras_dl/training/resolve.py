@@ -31,6 +31,15 @@ def resolve(config: TrainConfig) -> dict:
     for key in FALLBACK_DEFAULTS:  # the registered defaults pass the same checks
         next(s for s in SETTINGS if s.name == key).validate(values[key])
 
+    pairs = getattr(data_info, "target_shape", None) is not None
+    if pairs != task.image_targets:
+        raise ValueError(
+            f"dataset {config.dataset!r} pairs each image with a target image, for "
+            f"image-to-image models; model {config.model!r} is {task.name}" if pairs else
+            f"model {config.model!r} translates images into images; dataset "
+            f"{config.dataset!r} has no target images (allowed: "
+            f"{', '.join(n for n in datasets.list_datasets() if datasets.info(n).target_shape)})")
+
     from keras_dl.data.augment import format_augment
 
     augment = format_augment(config.augment)  # bad names or values fail here
@@ -64,6 +73,18 @@ def resolve(config: TrainConfig) -> dict:
         raise ValueError(f"loss {config.loss} is not for model {config.model!r} ({task.name}"
                          + (f"; allowed: {', '.join(task.losses)})" if task.losses
                             else ": it trains by its own rule, no --loss)"))
+    adversarial = None
+    if config.adversarial is not None:
+        from keras_dl.tasks import adversarial_spec
+
+        adversarial = adversarial_spec.parse(config.adversarial)  # a bad spec fails here
+        if not task.attackable:
+            raise ValueError(f"adversarial training is for classifiers; model "
+                             f"{config.model!r} is {task.name}")
+        if config.precision != "float32":
+            raise ValueError(f"adversarial training takes its input gradients in float32; "
+                             f"precision {config.precision} is not allowed with it (use "
+                             "float32)")
     init_from = None
     if config.init_from is not None:
         init_from = str(init_model_file(config.init_from))
@@ -85,7 +106,7 @@ def resolve(config: TrainConfig) -> dict:
     optional = {"precision": config.precision, "monitor": config.monitor,
                 "weight_decay": float(config.weight_decay), "init_from": init_from,
                 "loss": config.loss, "probe": config.probe,
-                "probe_layers": config.probe_layers}
+                "probe_layers": config.probe_layers, "adversarial": adversarial}
     for setting in SETTINGS:
         if setting.record == "when_set" and optional[setting.name] != setting.default:
             record[setting.name] = optional[setting.name]

@@ -96,7 +96,7 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
         )
     config = resolve_config(model_name, **settings_)
     info = preparation.model_info(config)
-    task = tasks.get(info.task)
+    task = tasks.for_config(config)
     run_dir = Path(run_dir)
     data = preparation.load_data(config)
     strategy_ = distribute.strategy(strategy, gpus)
@@ -104,6 +104,7 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
     chief = distribute.is_chief()
     # bad builder arguments and a mismatched init_from fail here, before the run dir is made
     model, fit_model = preparation.build_model(config, strategy_)
+    task.check_inputs(model, data.x_fit)  # before the run dir is made (before_fit: again)
     probes = []  # per-layer diagnostics (`keras-dl plot RUN_DIR` draws them); layers checked now
     if config.get("probe") and chief:
         x_probe, y_probe = task.targets(data.x_val, data.y_val)
@@ -126,10 +127,14 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
                                                                strategy_)
     watched = preparation.monitor_key(config, fit_model)
     backup_dir = run_dir / "backup" / distribute.task_name() if distributed else None
-    callbacks = default_callbacks(
+    # the task's own callbacks (a GAN's sample grid per epoch) first: an epoch's are done
+    # before its backup; written by the chief alone
+    callbacks = task.callbacks(model, fit_model, run_dir, config) if chief else []
+    callbacks += default_callbacks(
         str(run_dir), lr_schedule=config["lr_schedule"], learning_rate=config["learning_rate"],
         epochs=config["epochs"], patience=config["patience"], chief=chief, monitor=watched,
         backup_dir=None if backup_dir is None else str(backup_dir), keep_backup=not distributed,
+        early_stopping=task.early_stopping,
     ) + list(extra_callbacks)
     callbacks += probes
     # batch norm behind dropout / drop-path / stochastic depth: statistics of the inference-time
@@ -179,6 +184,8 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
         # computes in float32 (same weights), as serving and evaluation on any device expect
         model = float32_copy(model)
         task.compile(model, optimizer_factory(config)(), info)
+        model.optimizer.build(model.trainable_variables)  # saved whole: loads without warnings
+    if model.optimizer is not None and not model.optimizer.built:  # trained through fit_model
         model.optimizer.build(model.trainable_variables)  # saved whole: loads without warnings
     if chief:  # only the chief writes the final model and metrics, each whole or not at all
         save_atomically(model, run_dir / "model.keras")

@@ -16,6 +16,7 @@ import keras_tuner
 
 import keras_dl.models  # noqa: F401  (registers the builders)
 from keras_dl import compat, registry, settings, tasks
+from keras_dl.tasks import adversarial_spec
 from keras_dl.training import preparation
 from keras_dl.training.callbacks import precise_batch_norm_callback
 from keras_dl.training.compiling import compile_for_task
@@ -53,6 +54,9 @@ def trial_config(config: dict, hp) -> dict:
         settings.BY_NAME[key].validate(value)
     trial = {**config, **training,
              "builder_kwargs": jsonable({**config["builder_kwargs"], **drawn})}
+    if trial.get("adversarial"):  # ε and α listed as choices: each trial draws one of each
+        trial["adversarial"] = adversarial_spec.draw(
+            trial["adversarial"], lambda key, values: hp.Choice(f"adversarial_{key}", values))
     trial["learning_rate"] = float(trial["learning_rate"])
     if trial.get("weight_decay", 0.0) == 0.0:
         trial.pop("weight_decay", None)
@@ -115,7 +119,7 @@ class RegisteredHyperModel(keras_tuner.HyperModel):
                                                                strategy)
         tuner_callbacks = list(callbacks)
         if fit_model is not model:  # the tuner's checkpoints hold the inference network
-            task = tasks.for_model(config["model"])
+            task = tasks.for_config(config)
             tuner_callbacks = [
                 _PlainNames({key: task.monitor_key(key, fit_model) for key in task.objectives}),
                 *(_OnModel(callback, model) for callback in tuner_callbacks)]
