@@ -512,6 +512,10 @@ def _cli_cases():
                                            "--run-dir", w.tmp / "r"],
           exit2("dataset 'fashion_mnist_edges' pairs each image with a target image, for "
                 "image-to-image models; model 'mlp' is classification")),
+        c("cli-unknown-gan-loss", "cli", "`train gan --set gan_loss=sparkle`",
+          lambda w: ["train", "gan", "--dataset", "digits", "--set", "gan_loss=sparkle",
+                     "--run-dir", w.tmp / "r"],
+          exit2("unknown GAN loss 'sparkle'; allowed: non_saturating, minimax")),
         c("cli-unknown-augmentation", "cli", "`--augment sparkle`",
           lambda w: ["train", "mlp", *DIGITS, "--augment", "sparkle", "--run-dir", w.tmp / "r"],
           exit2("unknown augmentation 'sparkle'; allowed:", "flip")),
