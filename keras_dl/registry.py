@@ -37,9 +37,14 @@ from typing import Any, Callable
 #   "variational_autoencoder"    fit(x) on the negative ELBO its layers add; served as an
 #                                autoencoder;
 #   "gan"                        the registered model is a generator; a discriminator made by
-#                                `task_options["discriminator"]` trains against it.
+#                                `task_options["discriminator"]` trains against it;
+#   "image_translation"          fit(x, y) on image pairs, an image out, L1 loss (a U-Net);
+#   "image_translation_gan"      the same model trained as pix2pix: against a conditional
+#                                discriminator made by `task_options["discriminator"]`, on
+#                                the adversarial loss plus λ·L1.
 TASKS = ("classification", "classification_with_aux", "pretrained_classification",
-         "reconstruction", "unsupervised", "variational_autoencoder", "gan")
+         "reconstruction", "unsupervised", "variational_autoencoder", "gan",
+         "image_translation", "image_translation_gan", "domain_adaptation")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,8 +66,9 @@ class ModelInfo:
         task: the name of its task (`TASKS`; `keras_dl.tasks.for_model(name)` gives the
             `Task` object).
         task_options: what its task needs from the model family (for
-            "classification_with_aux": `training_model` and `loss_weights`; for "gan":
-            `discriminator`, a function of the generator returning its discriminator).
+            "classification_with_aux": `training_model` and `loss_weights`; for "gan" and
+            "image_translation_gan": `discriminator`, a function of the generator returning
+            its discriminator).
         loss: the reconstruction loss ("mse" or "binary_crossentropy") of a "reconstruction"
             model; None otherwise.
         smoke_output_shape: the per-example output shape of the `smoke_kwargs` instance, when

@@ -19,7 +19,8 @@ import math
 from typing import Any, Callable
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop")
-LR_SCHEDULES = ("constant", "step", "exponential", "inverse_time", "cosine", "plateau")
+LR_SCHEDULES = ("constant", "step", "exponential", "inverse_time", "cosine", "plateau",
+                "annealing")
 # What early stopping, the best checkpoint and the plateau schedule watch: the validation loss
 # (lower is better) or, for classifiers, the validation accuracy (higher is better).
 MONITORS = ("val_loss", "val_accuracy")

@@ -51,6 +51,24 @@ def rbm_learns():
             "last_loss": history["loss"][-1], "evaluate": model.evaluate(x, verbose=0)}
 
 
+def gradient_reversal_backward():
+    """The gradient reversal on JAX: the identity forward, −λ × the upstream gradient back."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from keras_dl import layers
+
+    layer = layers.GradientReversal(0.7)
+    layer.build((3,))
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=(4, 3)), dtype="float32")
+    upstream = jnp.asarray(rng.normal(size=(4, 3)), dtype="float32")
+    gradient = jax.grad(lambda v: jnp.sum(layer(v) * upstream))(x)
+    return {"forward_is_identity": bool(jnp.all(layer(x) == x)),
+            "largest_backward_error": float(jnp.max(jnp.abs(gradient + 0.7 * upstream)))}
+
+
 def main():
     import keras
 
@@ -65,7 +83,7 @@ def main():
             lines = str(error).strip().splitlines() or [""]
             results[case.id] = f"{type(error).__name__}: {lines[0]}"
     print(json.dumps({"backend": keras.backend.backend(), "results": results,
-                      "rbm": rbm_learns()}))
+                      "rbm": rbm_learns(), "gradient_reversal": gradient_reversal_backward()}))
 
 
 if __name__ == "__main__":

@@ -516,6 +516,15 @@ def _cli_cases():
           lambda w: ["train", "gan", "--dataset", "digits", "--set", "gan_loss=sparkle",
                      "--run-dir", w.tmp / "r"],
           exit2("unknown GAN loss 'sparkle'; allowed: non_saturating, minimax")),
+        c("cli-classifier-on-a-domain-shift", "cli", "`train mlp --dataset moons_shift`: "
+          "target labels hidden", lambda w: ["train", "mlp", "--dataset", "moons_shift",
+                                             "--run-dir", w.tmp / "r"],
+          exit2("dataset 'moons_shift' mixes labelled source and unlabelled target examples, "
+                "for domain adaptation; model 'mlp' is classification")),
+        c("cli-dann-without-domains", "cli", "`train dann --dataset digits`: one domain only",
+          lambda w: ["train", "dann", "--dataset", "digits", "--run-dir", w.tmp / "r"],
+          exit2("model 'dann' adapts between domains; dataset 'digits' is no domain-shift "
+                "dataset (allowed: fashion_mnist_m, moons_shift)")),
         c("cli-unknown-augmentation", "cli", "`--augment sparkle`",
           lambda w: ["train", "mlp", *DIGITS, "--augment", "sparkle", "--run-dir", w.tmp / "r"],
           exit2("unknown augmentation 'sparkle'; allowed:", "flip")),

@@ -129,7 +129,8 @@ def test_offline_availability_is_reported():
     assert data.info("fashion_mnist").available_offline()
     assert data.info("sequential_fashion_mnist").available_offline()
     assert data.list_datasets() == ["digits", "fashion_mnist", "fashion_mnist_edges",
-                                    "fashion_mnist_inpainting", "mnist1d", "mnist1d_sequence",
+                                    "fashion_mnist_inpainting", "fashion_mnist_m", "mnist1d",
+                                    "mnist1d_sequence", "moons_shift",
                                     "sequential_fashion_mnist"]
 
 

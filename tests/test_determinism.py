@@ -50,10 +50,19 @@ CASES = {
     "reconstruction": ("denoising_autoencoder", {"code_size": 3, "hidden_units": [6]}, {}),
     "unsupervised": ("rbm", {"units": 5}, {}),
     "variational_autoencoder": ("vae", {"latent_dim": 2, "hidden_units": [6]}, {}),
+    "gan": ("gan", {"latent_dim": 4, "hidden_units": [8]}, {}),
+    "image_translation": ("unet_translation", {"filters": 4, "depth": 2},
+                          {"dataset": "fashion_mnist_edges", "limit": 64}),
+    "image_translation_gan": ("pix2pix", {"filters": 4, "depth": 2},
+                              {"dataset": "fashion_mnist_edges", "limit": 64}),
+    "domain_adaptation": ("dann", {"features": "mlp", "feature_units": [8], "label_units": [8]},
+                          {"dataset": "moons_shift"}),
 }
 # GoogLeNet's training model (three heads, nine inception modules) takes ~12 s to trace on
-# 2 cores, per run: its case runs with the apps (-m apps), outside the default suite's budget
-LONG = {"classification_with_aux"}
+# 2 cores, per run; the GANs' and DANN's cases add two networks or a dataset to build each: they
+# run with the apps (-m apps), outside the default suite's budget
+LONG = {"classification_with_aux", "gan", "image_translation", "image_translation_gan",
+        "domain_adaptation"}
 
 FRESH = textwrap.dedent("""
     import json, sys

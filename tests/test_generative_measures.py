@@ -105,3 +105,109 @@ def test_bad_inputs_are_refused_in_one_line(call, message):
     with pytest.raises(ValueError) as raised:
         call(small_classifier())
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+# === Sampling a generator and scoring its samples (keras_dl.evaluation.sample_scores) =========
+
+def tiny_generator(conditional=False, classes=3):
+    """Noise (2) [+ an integer label] → a 3-vector "image", for the argmax classifier above."""
+    noise = keras.Input((2,), name="noise")
+    inputs, h = noise, noise
+    if conditional:
+        label = keras.Input((), dtype="int32", name="label")
+        embedded = keras.layers.Embedding(classes, 2, name="generator_label")(label)
+        h = keras.layers.Concatenate()([noise, embedded])
+        inputs = [noise, label]
+    images = keras.layers.Dense(3, name="images")(h)
+    return keras.Model(inputs, images, name="tiny_generator")
+
+
+def test_sample_images_from_fixed_noise_for_gans_and_a_vaes_prior():
+    """Catches noise that changes with the count or between calls, labels ignored, and a VAE
+    sampled through its encoder instead of its decoder from z ~ N(0, I)."""
+    from keras_dl import create_model
+    from keras_dl.evaluation.sample_scores import sample_images
+
+    generator = tiny_generator()
+    images = sample_images(generator, 7, seed=3, batch_size=4)
+    assert images.shape == (7, 3)
+    np.testing.assert_allclose(sample_images(generator, 2, seed=3), images[:2], rtol=1e-6)
+    assert not np.allclose(sample_images(generator, 2, seed=4), images[:2])
+    conditional = tiny_generator(conditional=True)
+    a = sample_images(conditional, 3, [0, 1, 2], seed=0)
+    b = sample_images(conditional, 3, [2, 2, 2], seed=0)
+    assert a.shape == (3, 3) and not np.allclose(a[:2], b[:2]) and np.allclose(a[2], b[2])
+    vae = create_model("vae", input_shape=(4, 4, 1), latent_dim=2, hidden_units=(5,))
+    assert sample_images(vae, 5).shape == (5, 4, 4, 1)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda g, c: sample_images_(g, 0), "count must be a positive integer, got 0"),
+    (lambda g, c: sample_images_(c, 3), "is conditional: give a label per noise row, in 0..2"),
+    (lambda g, c: sample_images_(c, 2, [0, 3]), "label 3 is outside the generator's classes"),
+    (lambda g, c: sample_images_(g, 2, [0, 1]), "is unconditional: it takes no labels"),
+])
+def test_sampling_refuses_bad_requests_in_one_line(call, message):
+    with pytest.raises(ValueError) as raised:
+        call(tiny_generator(), tiny_generator(conditional=True))
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def sample_images_(*args, **kwargs):
+    from keras_dl.evaluation.sample_scores import sample_images
+
+    return sample_images(*args, **kwargs)
+
+
+def test_sample_scorer_agrees_with_the_separate_measures():
+    """Catches the scorer's one pass giving other features or classes than
+    `classifier_features`, `class_shares` and `label_accuracy` do."""
+    from keras_dl.evaluation.sample_scores import SampleScorer
+
+    model = small_classifier()
+    rng = np.random.default_rng(0)
+    reference, images = rng.normal(size=(50, 3)), rng.normal(size=(40, 3)) + [1.0, 0, 0]
+    labels = rng.integers(0, 3, size=40)
+    scorer = SampleScorer(model, reference)
+    scores = scorer(images, labels)
+    features = keras.ops.convert_to_numpy(generative.classifier_features(model)(
+        [np.concatenate([images, reference]).astype("float32")]))
+    assert scores["frechet_distance"] == pytest.approx(generative.frechet_distance(
+        features[:40], features[40:]), rel=1e-5)
+    shares = generative.class_shares(model, images)
+    np.testing.assert_allclose(scores["class_shares"], shares, atol=1e-6)
+    assert scores["classes_covered"] == np.count_nonzero(shares)
+    assert scores["largest_class_share"] == pytest.approx(shares.max())
+    assert scores["label_accuracy"] == pytest.approx(
+        generative.label_accuracy(model, images, labels))
+    with pytest.raises(ValueError, match=r"images of shape \(4, 2\) do not fit classifier "
+                                         r"'argmax_net', which takes \(batch, 3\)"):
+        scorer(np.zeros((4, 2)))
+
+
+def test_generative_scores_records_every_epoch_from_the_same_noise(tmp_path):
+    """Catches rows not written to the JSON file, a conditional generator scored without its
+    labels, the generator of a trainer not found, and noise that changes between epochs."""
+    import json
+    from types import SimpleNamespace
+
+    from keras_dl.evaluation.sample_scores import SampleScorer
+    from keras_dl.training.generative_scores import GenerativeScores
+
+    scorer = SampleScorer(small_classifier(), np.random.default_rng(0).normal(size=(30, 3)))
+    callback = GenerativeScores(scorer, tmp_path / "run" / "scores.json", count=20,
+                                per_class=4, keep=3)
+    callback.set_model(SimpleNamespace(generator=tiny_generator()))  # as a GANTrainer
+    callback.on_epoch_end(0)
+    callback.on_epoch_end(1)
+    rows = json.loads((tmp_path / "run" / "scores.json").read_text())["rows"]
+    assert [row["epoch"] for row in rows] == [1, 2] and rows[0]["samples"] == 20
+    assert rows[0]["frechet_distance"] == pytest.approx(rows[1]["frechet_distance"])
+    np.testing.assert_allclose(callback.samples[1], callback.samples[2])
+    assert callback.samples[1].shape == (3, 3) and "label_accuracy" not in rows[0]
+    conditional = GenerativeScores(scorer, tmp_path / "c.json",
+                                   generator=tiny_generator(conditional=True), per_class=4)
+    row = conditional.score(0)
+    assert row["samples"] == 12 and 0 <= row["label_accuracy"] <= 1
+    with pytest.raises(ValueError, match="count must be a positive integer, got 0"):
+        GenerativeScores(scorer, tmp_path / "x.json", count=0)

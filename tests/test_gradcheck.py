@@ -54,6 +54,8 @@ CASES = [
     ("ReconstructionLoss-gaussian", lambda: layers.ReconstructionLoss("gaussian", 2.0, dtype=F64),
      [rng.uniform(size=(3, 4)), rng.uniform(size=(3, 4))], False),
     ("TiedDense", tied_autoencoder, normal(3, 4), False),
+    ("MaskedGlobalMaxPooling1D", lambda: layers.MaskedGlobalMaxPooling1D(dtype=F64),
+     normal(3, 5, 2), False),
     ("ContractiveActivation-sigmoid", lambda: contractive_encoder("sigmoid", False),
      normal(3, 4), False),
     ("ContractiveActivation-softplus", lambda: contractive_encoder("softplus", False),
@@ -96,6 +98,9 @@ EXCEPTED = {
     "RandomPaddedCrop": "input augmentation (random crop), no weights",
     "RandomPerspective": "input augmentation (random resampling), no weights",
     "PCAColorJitter": "input augmentation (a random colour shift), no weights",
+    "GradientReversal": "its backward pass is by design not the derivative of its forward "
+                        "pass (identity forward, −λ × the gradient backward); "
+                        "tests/test_dann.py checks it against −λ × the upstream gradient",
 }
 
 

@@ -16,3 +16,10 @@ def test_rbm_learns_on_jax():
     assert rbm["logs"] == ["loss"]
     assert rbm["last_loss"] < 0.6 * rbm["first_loss"]
     assert rbm["evaluate"] < 0.6 * rbm["first_loss"]
+
+
+@pytest.mark.xdist_group("jax_backend")
+def test_gradient_reversal_reverses_on_jax():
+    reversal = jax_report()["gradient_reversal"]
+    assert reversal["forward_is_identity"]
+    assert reversal["largest_backward_error"] < 1e-6

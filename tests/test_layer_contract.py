@@ -36,6 +36,7 @@ from keras_dl import compat, layers
 NOT_LAYERS = {
     "LENET5_C3_TABLE": "LeNet-5's C3 connection table (a tuple of strings)",
     "corruption_layer": "a factory returning one of the corruption layers",
+    "dann_lambda": "the gradient reversal's strength schedule of Ganin et al. 2016",
     "linear_survival_probability": "stochastic depth's linear decay rule",
     "rbm_to_conv2d": "a factory: a trained RBM on k×k patches as a Conv2D over whole images",
     "rgb_principal_components": "PCAColorJitter's principal components of RGB pixels",
@@ -97,7 +98,9 @@ CASES = [
          wire=_fractal_join),
     Case("FractalPathSampler", {"num_columns": 2, "seed": 1}, VECTOR, 1, DETERMINISTIC),
     Case("GaussianCorruption", {"stddev": 0.1, "seed": 0}, VECTOR, 1, IDENTITY),
+    Case("GradientReversal", {"strength": 0.5}, VECTOR, 0, IDENTITY),
     Case("LocalResponseNormalization", {}, IMAGE, 0, DETERMINISTIC),
+    Case("MaskedGlobalMaxPooling1D", {}, (5, 3), 0, DETERMINISTIC),
     Case("MaskingCorruption", {"rate": 0.3, "seed": 0}, VECTOR, 1, IDENTITY),
     Case("Maxout", {"units": 3}, VECTOR, 0, DETERMINISTIC),
     Case("PCAColorJitter", {"eigenvalues": [1.0, 0.5, 0.1],

@@ -27,6 +27,7 @@ from keras_dl.data.sources import (
     tfds_info,
 )
 from keras_dl.data import image_pairs  # noqa: F401  (registers the image-to-image datasets)
+from keras_dl.data import domain_shift  # noqa: F401  (registers the domain-shift datasets)
 
 __all__ = [
     "DatasetInfo",

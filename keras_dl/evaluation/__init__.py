@@ -14,6 +14,8 @@
 - `attacks`: adversarial examples (FGSM, the iterative method, PGD) and accuracy under attack;
 - `generative`: the Fréchet distance between feature sets, mode coverage and label accuracy of
   generated images.
+- `sample_scores`: samples drawn from a generator (a GAN's, or a VAE's decoder from the prior)
+  and `SampleScorer`, all of `generative`'s measures of them in one classifier pass.
 
 Layering: evaluation uses `keras_dl.layers`, `keras_dl.models` and `keras_dl.tasks` (how a
 model's output is read), never `training`.

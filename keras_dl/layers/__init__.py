@@ -12,7 +12,9 @@ from keras_dl.layers.corruption import (
     corruption_layer,
 )
 from keras_dl.layers.fractal import FractalJoin, FractalPathSampler
+from keras_dl.layers.gradient_reversal import GradientReversal, dann_lambda
 from keras_dl.layers.lrn import LocalResponseNormalization
+from keras_dl.layers.masked_pooling import MaskedGlobalMaxPooling1D
 from keras_dl.layers.maxout import Maxout
 from keras_dl.layers.pca_color_jitter import PCAColorJitter, rgb_principal_components
 from keras_dl.layers.random_erasing import RandomErasing
@@ -35,8 +37,10 @@ __all__ = [
     "FractalJoin",
     "FractalPathSampler",
     "GaussianCorruption",
+    "GradientReversal",
     "LENET5_C3_TABLE",
     "LocalResponseNormalization",
+    "MaskedGlobalMaxPooling1D",
     "MaskingCorruption",
     "Maxout",
     "PCAColorJitter",
@@ -54,6 +58,7 @@ __all__ = [
     "Subsampling2D",
     "TiedDense",
     "corruption_layer",
+    "dann_lambda",
     "linear_survival_probability",
     "rbm_to_conv2d",
     "rgb_principal_components",

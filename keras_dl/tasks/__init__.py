@@ -14,12 +14,14 @@ import keras_dl.models  # noqa: F401  (registers the builders whose tasks are as
 from keras_dl import registry
 from keras_dl.tasks.adversarial import adversarial
 from keras_dl.tasks.base import Task, uses_logits
+from keras_dl.tasks.domain_adaptation import DomainAdaptation
 from keras_dl.tasks.classification import (
     AuxiliaryClassification,
     Classification,
     PretrainedClassification,
 )
 from keras_dl.tasks.gan import GAN
+from keras_dl.tasks.image_translation import ImageTranslation, ImageTranslationGAN
 from keras_dl.tasks.reconstruction import Reconstruction
 from keras_dl.tasks.unsupervised import Unsupervised, VariationalAutoencoder
 
@@ -37,7 +39,8 @@ def register_task(task: Task) -> Task:
 
 
 for _task in (Classification(), AuxiliaryClassification(), PretrainedClassification(),
-              Reconstruction(), Unsupervised(), VariationalAutoencoder(), GAN()):
+              Reconstruction(), Unsupervised(), VariationalAutoencoder(), GAN(),
+              ImageTranslation(), ImageTranslationGAN(), DomainAdaptation()):
     register_task(_task)
 
 
@@ -80,8 +83,11 @@ def infer(model) -> Task:
 
 __all__ = [
     "AuxiliaryClassification",
+    "DomainAdaptation",
     "Classification",
     "GAN",
+    "ImageTranslation",
+    "ImageTranslationGAN",
     "PretrainedClassification",
     "Reconstruction",
     "Task",

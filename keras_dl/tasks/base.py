@@ -43,6 +43,8 @@ class Task(abc.ABC):
             so the data's range applies to what it is fed (a generator takes noise).
         image_targets: whether it trains on datasets that pair each input image with a target
             image (`fashion_mnist_edges`: image-to-image translation), and only on those.
+        domain_shift: whether it trains on domain-shift datasets (labelled source examples and
+            unlabelled target examples: `keras_dl.data.domain_shift`), and only on those.
     """
 
     name: str = ""
@@ -56,6 +58,7 @@ class Task(abc.ABC):
     early_stopping: bool = True
     serves_examples: bool = True
     image_targets: bool = False
+    domain_shift: bool = False
 
     # === Feeding =================================================================================
 

@@ -8,6 +8,8 @@
 - `pretraining` (greedy layer-wise) with its units in `rbm` and `autoencoders`.
 - `generative_dbn`: Hinton, Osindero & Teh's generative DBN (`GenerativeDBN`: greedy RBMs with
   the labels at the top, up-down fine-tuning, label-clamped sampling, free-energy classification).
+- `generative_scores`: `GenerativeScores`, a callback scoring a generator's samples after every
+  epoch (Fréchet distance on a classifier's features, class shares, label accuracy).
 """
 
 from keras_dl.settings import LR_SCHEDULES, MONITORS, OPTIMIZERS, PRECISIONS, TrainConfig

@@ -39,6 +39,14 @@ def resolve(config: TrainConfig) -> dict:
             f"model {config.model!r} translates images into images; dataset "
             f"{config.dataset!r} has no target images (allowed: "
             f"{', '.join(n for n in datasets.list_datasets() if datasets.info(n).target_shape)})")
+    shifted = getattr(data_info, "domain_shift", False)
+    if shifted != task.domain_shift:
+        raise ValueError(
+            f"dataset {config.dataset!r} mixes labelled source and unlabelled target examples, "
+            f"for domain adaptation; model {config.model!r} is {task.name}" if shifted else
+            f"model {config.model!r} adapts between domains; dataset {config.dataset!r} is no "
+            f"domain-shift dataset (allowed: "
+            f"{', '.join(n for n in datasets.list_datasets() if datasets.info(n).domain_shift)})")
 
     from keras_dl.data.augment import format_augment
 

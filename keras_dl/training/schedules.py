@@ -11,6 +11,7 @@ from keras_dl.training.monitoring import monitor_mode
 
 FINAL_LR_FRACTION = 0.01  # exponential and cosine annealing end at 1% of the initial rate
 INVERSE_TIME_FINAL_FRACTION = 0.1  # 1/t annealing ends at 10% of the initial rate
+ANNEALING_ALPHA, ANNEALING_BETA = 10.0, 0.75  # Ganin et al. 2016's μ_p = μ₀ / (1 + α p)^β
 
 
 def _check_schedule(schedule):
@@ -32,6 +33,10 @@ def annealed_learning_rate(schedule: str, initial: float, epoch: int, epochs: in
       (Robbins & Monro 1951: Σ η = ∞, Σ η² < ∞), with `τ = (epochs − 1) / 9` so the last
       epoch runs at 10% of `η₀`.
 
+    - "annealing": `η₀ / (1 + α p)^β` with α = 10, β = 0.75 and p = epoch / epochs, the
+      training progress: the schedule Ganin et al. 2016 (§5.2.2) train DANN with (they update
+      it every step; here it moves once an epoch).
+
     Lecture 001: "Important to anneal stepsize η_k towards the end".
     """
     if schedule == "constant":
@@ -43,6 +48,8 @@ def annealed_learning_rate(schedule: str, initial: float, epoch: int, epochs: in
     if schedule == "inverse_time":
         tau = max(1, epochs - 1) / (1 / INVERSE_TIME_FINAL_FRACTION - 1)
         return initial / (1 + epoch / tau)
+    if schedule == "annealing":
+        return initial / (1 + ANNEALING_ALPHA * epoch / epochs) ** ANNEALING_BETA
     if schedule == "cosine":
         f = FINAL_LR_FRACTION
         return initial * (f + (1 - f) * (1 + math.cos(math.pi * epoch / epochs)) / 2)
