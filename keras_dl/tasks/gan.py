@@ -116,6 +116,30 @@ def set_adam_beta_1(optimizer, info):
     return optimizer
 
 
+
+def paired_trainer(trainer_class, model, info, make_optimizer, **options):
+    """`trainer_class(model, discriminator, ...)` compiled: the discriminator made by the
+    registration's `task_options["discriminator"]`, trained by a fresh optimizer from
+    `make_optimizer`; the generator by the one its `compile` gave it. `options` go to the
+    trainer (the GAN loss defaults to the generator's `gan_loss`)."""
+    task_options = getattr(info, "task_options", None) or {}
+    if "discriminator" not in task_options:
+        raise ValueError(f"model {model.name!r} names no discriminator in its task_options; "
+                         "a GAN registration gives task_options={'discriminator': fn}")
+    trainer = trainer_class(model, task_options["discriminator"](model),
+                            gan_loss=getattr(model, "gan_loss", DEFAULT_LOSS),
+                            name=f"{model.name}_trainer", **options)
+    generator_optimizer = model.optimizer or set_adam_beta_1(make_optimizer(), info)
+    trainer.compile(optimizer=set_adam_beta_1(make_optimizer(), info),
+                    generator_optimizer=generator_optimizer)
+    return trainer
+
+
+def generator_loss_key(monitor: str) -> str:
+    """The log key of a GAN's `monitor`: a loss is the generator's (`val_loss` → `val_g_loss`)."""
+    return monitor[: -len("loss")] + "g_loss" if monitor.endswith("loss") else monitor
+
+
 class GAN(Task):
     """A generator trained against its discriminator; served as the generator alone."""
 
@@ -133,21 +157,11 @@ class GAN(Task):
     def training_model(self, model, info, make_optimizer):
         """A compiled `GANTrainer` of `model` and the discriminator the registration makes for
         it; the discriminator's optimizer is a fresh one from `make_optimizer`."""
-        options = getattr(info, "task_options", None) or {}
-        if "discriminator" not in options:
-            raise ValueError(f"model {model.name!r} names no discriminator in its task_options; "
-                             "a GAN registration gives task_options={'discriminator': fn}")
-        trainer = GANTrainer(model, options["discriminator"](model),
-                             gan_loss=getattr(model, "gan_loss", DEFAULT_LOSS),
-                             name=f"{model.name}_trainer")
-        generator_optimizer = model.optimizer or set_adam_beta_1(make_optimizer(), info)
-        trainer.compile(optimizer=set_adam_beta_1(make_optimizer(), info),
-                        generator_optimizer=generator_optimizer)
-        return trainer
+        return paired_trainer(GANTrainer, model, info, make_optimizer)
 
     def monitor_key(self, monitor, fit_model=None):
         """A loss is the generator's (`val_loss` → `val_g_loss`)."""
-        return monitor[: -len("loss")] + "g_loss" if monitor.endswith("loss") else monitor
+        return generator_loss_key(monitor)
 
     def callbacks(self, model, fit_model, run_dir, config) -> list:
         from keras_dl.tasks.gan_samples import SampleGrid

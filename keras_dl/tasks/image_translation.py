@@ -30,7 +30,7 @@ import keras
 import numpy as np
 
 from keras_dl.tasks.base import Task
-from keras_dl.tasks.gan import DEFAULT_LOSS, set_adam_beta_1
+from keras_dl.tasks.gan import generator_loss_key, paired_trainer, set_adam_beta_1
 from keras_dl.tasks.gan_samples import tile, write_png
 
 GRID_COLUMNS = 8
@@ -111,23 +111,12 @@ class ImageTranslationGAN(ImageTranslation):
         the discriminator's optimizer is a fresh one from `make_optimizer`."""
         from keras_dl.models.pix2pix_training import DEFAULT_L1_WEIGHT, Pix2PixTrainer
 
-        options = getattr(info, "task_options", None) or {}
-        if "discriminator" not in options:
-            raise ValueError(f"model {model.name!r} names no discriminator in its task_options; "
-                             "an image-translation GAN registration gives "
-                             "task_options={'discriminator': fn}")
-        trainer = Pix2PixTrainer(model, options["discriminator"](model),
-                                 l1_weight=getattr(model, "l1_weight", DEFAULT_L1_WEIGHT),
-                                 gan_loss=getattr(model, "gan_loss", DEFAULT_LOSS),
-                                 name=f"{model.name}_trainer")
-        generator_optimizer = model.optimizer or set_adam_beta_1(make_optimizer(), info)
-        trainer.compile(optimizer=set_adam_beta_1(make_optimizer(), info),
-                        generator_optimizer=generator_optimizer)
-        return trainer
+        return paired_trainer(Pix2PixTrainer, model, info, make_optimizer,
+                              l1_weight=getattr(model, "l1_weight", DEFAULT_L1_WEIGHT))
 
     def monitor_key(self, monitor, fit_model=None):
         """A loss is the generator's (`val_loss` → `val_g_loss`: adversarial + λ·L1)."""
-        return monitor[: -len("loss")] + "g_loss" if monitor.endswith("loss") else monitor
+        return generator_loss_key(monitor)
 
 
 class TranslationGrid(keras.callbacks.Callback):
