@@ -32,6 +32,10 @@ import pytest
 
 from _faults import ForkServer, KillPoint, check_complete
 
+# About two minutes of worker time: under `-m apps` (CI runs it) to keep the default suite
+# inside its 10-minute budget.
+pytestmark = pytest.mark.apps
+
 MAX_TRIALS = 3
 TUNE = ["tune", "mlp", "--dataset", "digits", "--max-trials", MAX_TRIALS, "--epochs", 1,
         "--limit", 200, "--seed", 1, "--batch-size", 64, "--dir", "t"]

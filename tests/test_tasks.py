@@ -113,6 +113,7 @@ def test_a_tuned_dbn_trial_pretrains_as_training_does(tmp_path, monkeypatch):
     assert len(calls) == 1 and calls[0]["epochs"] == 1  # the trial pre-trained its stack
 
 
+@pytest.mark.apps  # ~40 s; the model contract fits googlenet through its auxiliary heads
 def test_a_model_with_auxiliary_heads_is_tuned_through_them(tmp_path):
     result = tuning.tune("googlenet", directory=tmp_path, max_trials=1, dataset="digits",
                          epochs=1, limit=64, builder_kwargs={"width_multiplier": 0.125},

@@ -130,6 +130,7 @@ def _assert_the_best_trials_model_was_saved(result):
     assert accuracy == pytest.approx(scores[0], abs=1e-6), (accuracy, scores)
 
 
+@pytest.mark.apps  # ~35 s; test_faults_tune kills and resumes searches too (also -m apps)
 def test_search_writes_best_model_and_resumes_without_redoing_trials(tmp_path, monkeypatch):
     # seed 3 draws a search whose second trial is the best of two and of three, so saving the
     # first or the last trial's model as the best fails `_assert_the_best_trials_model_was_saved`
