@@ -67,7 +67,11 @@ def test_moons_shift_alternates_labelled_source_and_hidden_target():
 
 def test_textures_and_blend():
     textures = domain_shift.colour_textures(5, 28, 28, seed=3)
-    assert textures.shape == (5, 28, 28, 3) and textures.min() >= 0 and textures.max() <= 1
+    low, high = domain_shift.TEXTURE_WINDOW
+    assert textures.shape == (5, 28, 28, 3)
+    assert textures.min() >= low and textures.max() <= high + 1e-6  # inside the window
+    spans = textures.max(axis=(1, 2, 3)) - textures.min(axis=(1, 2, 3))
+    assert len(set(np.round(spans, 4))) == 5  # each image its own window
     np.testing.assert_array_equal(textures, domain_shift.colour_textures(5, 28, 28, seed=3))
     assert not np.array_equal(textures, domain_shift.colour_textures(5, 28, 28, seed=4))
     images = np.random.default_rng(0).random((5, 28, 28, 1), dtype="float32")
