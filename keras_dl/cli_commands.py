@@ -57,6 +57,8 @@ def cmd_datasets(args):
         offline = "yes" if info.available_offline() else "no: " + info.how_to_get
         classes = str(info.num_classes) if info.target_shape is None else (
             "images " + "×".join(str(d) for d in info.target_shape))  # image-to-image targets
+        if info.modality == "text":  # x holds strings; a translation's y too (no classes)
+            shape, classes = "text", classes if info.num_classes else "text"
         rows.append((name, shape, classes, offline, info.source))
     _print_table(("dataset", "shape", "classes", "offline", "source"), rows)
     print("\nAny other tensorflow-datasets name works online (and offline once downloaded).")
@@ -122,7 +124,7 @@ def cmd_evaluate(args):
     model_info = registry.model_info(model_name) if model_name in registry.list_models() else None
     task.compile(model, make_optimizer("adam", 1e-3), model_info)
     x, y = task.targets(x, y)
-    scores = task.evaluate(model, data.to_dataset(x, y, 256))
+    scores = task.evaluate(model, data.to_dataset(x, y, 256, text=task.text))
     print(json.dumps({"dataset": dataset,
                       **{f"test_{k}": round(float(v), 6) for k, v in sorted(scores.items())},
                       "examples": int(len(x))}))

@@ -117,12 +117,15 @@ def parse_settings(items, booleans=()) -> dict:
     return settings
 
 
-PREDICT_FORMATS = ".npy (one numeric array, as numpy.save writes it)"
+PREDICT_FORMATS = (".npy (one numeric array, as numpy.save writes it; an array of str for a "
+                   "text model) or, for a text model, .txt (UTF-8, one text per line)")
 
 
 def unit_range(dataset):
     """(0.0, 1.0) when the training split of `dataset` lies in [0, 1] (keras_dl's images do),
     else None (no range is enforced); None too when the data is not on this machine."""
+    import numpy as np
+
     from keras_dl import data
 
     try:
@@ -130,6 +133,8 @@ def unit_range(dataset):
             return None
         x, _ = data.load_numpy(dataset, "train")
     except (ValueError, OSError, data.DatasetUnavailableError):
+        return None
+    if not np.issubdtype(x.dtype, np.number):  # texts: no range
         return None
     return (0.0, 1.0) if x.size and x.min() >= 0 and x.max() <= 1 else None
 
@@ -140,6 +145,16 @@ def load_inputs(input_file: Path):
 
     if not input_file.is_file():
         raise UsageError(f"input file {input_file} does not exist")
+    if input_file.suffix == ".txt":  # a text model's examples, one a line
+        from keras_dl.data.text import read_lines
+
+        try:
+            lines = read_lines(input_file)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        if not lines:
+            raise UsageError(f"{input_file} holds no line; give one text per line")
+        return np.array(lines)
     try:
         inputs = np.load(input_file, allow_pickle=False)
     except (ValueError, OSError, EOFError):
@@ -148,7 +163,7 @@ def load_inputs(input_file: Path):
         if inputs is not None:
             inputs.close()
         raise UsageError(f"{input_file} is not a .npy array file; predict reads {PREDICT_FORMATS}")
-    if not np.issubdtype(inputs.dtype, np.number):
+    if not np.issubdtype(inputs.dtype, np.number) and inputs.dtype.kind != "U":
         raise UsageError(f"{input_file} holds an array of dtype {inputs.dtype}; predict reads "
                          f"{PREDICT_FORMATS}")
     return inputs
@@ -161,6 +176,13 @@ def check_inputs(inputs, input_file: Path, served, metadata: dict, allow_any_ran
     import numpy as np
 
     want = served.input_shape
+    takes_text = served.input_spec.dtype.name == "string"
+    if (inputs.dtype.kind == "U") != takes_text:
+        raise UsageError(
+            f"{input_file} holds {'strings' if inputs.dtype.kind == 'U' else 'numbers'}; the "
+            f"model's input {served.input_name!r} takes "
+            + ("strings (a text model: give a .txt file, one text per line)" if takes_text
+               else f"numbers ({served.input_spec.dtype.name})"))
     batch = inputs[None] if inputs.ndim == len(want) else inputs
     fits = batch.ndim == len(want) + 1 and all(
         w is None or w == got for w, got in zip(want, batch.shape[1:]))
@@ -173,6 +195,8 @@ def check_inputs(inputs, input_file: Path, served, metadata: dict, allow_any_ran
     if not batch.size:
         raise UsageError(f"{input_file} holds no values (shape {tuple(inputs.shape)}); "
                          "predict takes one example or a batch of at least one")
+    if batch.dtype.kind == "U":  # texts: the served model checks them (keras_dl.export)
+        return batch
     if not np.isfinite(batch).all():
         raise UsageError(f"{input_file} holds NaN or infinite values; the model takes finite "
                          "numbers")

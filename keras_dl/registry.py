@@ -42,9 +42,18 @@ from typing import Any, Callable
 #   "image_translation_gan"      the same model trained as pix2pix: against a conditional
 #                                discriminator made by `task_options["discriminator"]`, on
 #                                the adversarial loss plus λ·L1.
+#   "episodic"                   the model embeds; trained and tested on N-way K-shot episodes
+#                                of a few-shot dataset's classes (prototypical networks).
+#   "multitask"                  a shared trunk with one head per task, fit(x, labels) with one
+#                                label column per head (−1: none), jointly or one head at a time.
+#   "transfer"                   a source network's trunk under a new head: the head trained
+#                                on the frozen trunk, then everything fine-tuned slowly.
+#   "text_classification"        raw strings in (a `tf.string` input), one probability per class;
+#                                the vocabulary is learnt from the training split before fit.
 TASKS = ("classification", "classification_with_aux", "pretrained_classification",
          "reconstruction", "unsupervised", "variational_autoencoder", "gan",
-         "image_translation", "image_translation_gan", "domain_adaptation")
+         "image_translation", "image_translation_gan", "domain_adaptation", "episodic",
+         "transfer", "multitask", "text_classification")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS_PAGE = ROOT / "docs" / "bad_inputs.md"
 NON_UTF8 = os.fsdecode(b"\xff")  # a file-name byte that is not UTF-8, as Python holds it
 DIGITS = ("--dataset", "digits", "--limit", "60", "--epochs", "1", "--set", "hidden_units=[4]")
+MULTITASK = ("--dataset", "fashion_mnist_groups", "--limit", "60", "--epochs", "1")
 
 
 # === the answers ===============================================================================
@@ -313,6 +314,11 @@ def finished_run(world) -> Path:
     return write(world.tmp / "done" / "metrics.json", "{}").parent
 
 
+def empty_dir(world) -> Path:
+    (world.tmp / "empty").mkdir()
+    return world.tmp / "empty"
+
+
 def unwritable_dir(world) -> Path:
     folder = world.tmp / "locked"
     folder.mkdir()
@@ -525,6 +531,74 @@ def _cli_cases():
           lambda w: ["train", "dann", "--dataset", "digits", "--run-dir", w.tmp / "r"],
           exit2("model 'dann' adapts between domains; dataset 'digits' is no domain-shift "
                 "dataset (allowed: fashion_mnist_m, moons_shift)")),
+        c("cli-classifier-on-label-sets", "cli", "`train mlp --dataset fashion_mnist_groups`: "
+          "two labels per example", lambda w: ["train", "mlp", "--dataset",
+                                               "fashion_mnist_groups", "--run-dir", w.tmp / "r"],
+          exit2("dataset 'fashion_mnist_groups' gives each example 2 labels (fine, coarse), for "
+                "multitask models; model 'mlp' is classification")),
+        c("cli-multitask-one-label-set", "cli", "`train multitask --dataset digits`: one label "
+          "set", lambda w: ["train", "multitask", "--dataset", "digits", "--run-dir", w.tmp / "r"],
+          exit2("model 'multitask' learns several tasks at once; dataset 'digits' has one label "
+                "set (allowed: fashion_mnist_groups)")),
+        c("cli-classifier-on-texts", "cli", "`train mlp --dataset pang_lee_polarity`: strings",
+          lambda w: ["train", "mlp", "--dataset", "pang_lee_polarity", "--run-dir", w.tmp / "r"],
+          exit2("dataset 'pang_lee_polarity' holds texts (strings), for text models; model "
+                "'mlp' is classification (allowed: bow_classifier, text_rnn_classifier)")),
+        c("cli-text-model-on-images", "cli", "`train bow_classifier --dataset digits`: no text",
+          lambda w: ["train", "bow_classifier", "--dataset", "digits", "--run-dir", w.tmp / "r"],
+          exit2("model 'bow_classifier' reads raw text; dataset 'digits' holds no texts "
+                "(allowed: ", "pang_lee_polarity")),
+        c("cli-text-classifier-on-translation", "cli", "`train bow_classifier --dataset "
+          "dates_to_iso`: text targets", lambda w: ["train", "bow_classifier", "--dataset",
+                                                    "dates_to_iso", "--run-dir", w.tmp / "r"],
+          exit2("dataset 'dates_to_iso' pairs texts with texts (translation); model "
+                "'bow_classifier' classifies texts and needs integer labels")),
+        c("cli-text-rnn-unknown-cell", "cli", "`train text_rnn_classifier --set cell=tree`",
+          lambda w: ["train", "text_rnn_classifier", "--dataset", "pang_lee_polarity", "--set",
+                     "cell=tree", "--run-dir", w.tmp / "r"],
+          exit2("cell must be one of 'simple', 'lstm', 'gru'; got 'tree'")),
+        c("cli-bow-unknown-output-mode", "cli", "`train bow_classifier --set "
+          "output_mode=binary`", lambda w: ["train", "bow_classifier", "--dataset",
+                                            "pang_lee_polarity", "--set", "output_mode=binary",
+                                            "--run-dir", w.tmp / "r"],
+          exit2("output_mode must be one of 'count', 'tf_idf', 'multi_hot'; got 'binary'")),
+        c("cli-multitask-unknown-mode", "cli", "`train multitask --set mode=sparkle`",
+          lambda w: ["train", "multitask", *MULTITASK, "--set", "mode=sparkle",
+                     "--run-dir", w.tmp / "r"],
+          exit2("mode must be one of 'joint', 'alternating'; got 'sparkle'")),
+        c("cli-multitask-negative-loss-weight", "cli", "`train multitask --set "
+          "loss_weights=[1,-0.5]`", lambda w: ["train", "multitask", *MULTITASK, "--set",
+                                               "loss_weights=[1,-0.5]", "--run-dir", w.tmp / "r"],
+          exit2("loss weight -0.5 must be a finite number ≥ 0")),
+        c("cli-multitask-head-classes-mismatch", "cli", "`train multitask --set "
+          "head_classes=[10,3]`: the dataset's coarse labels have 4 classes",
+          lambda w: ["train", "multitask", *MULTITASK, "--set", "head_classes=[10,3]",
+                     "--run-dir", w.tmp / "r"],
+          exit2("head_classes (10, 3) do not match dataset 'fashion_mnist_groups', whose label "
+                "sets have (10, 4) classes")),
+        c("cli-view-unknown-class", "cli", "`--dataset digits:classes=5-12`: no class 10",
+          lambda w: ["train", "mlp", "--dataset", "digits:classes=5-12", "--run-dir", w.tmp / "r"],
+          exit2("dataset view 'digits:classes=5-12': dataset 'digits' has no class 10; its "
+                "classes are 0-9")),
+        c("cli-view-too-few-examples", "cli", "`--dataset digits:per_class=500`: more labels "
+          "than a class has", lambda w: ["train", "mlp", "--dataset", "digits:per_class=500",
+                                         "--run-dir", w.tmp / "r"],
+          exit2("class 0 (0) has 142 training example(s), fewer than per_class=500; "
+                "per_class may be at most 142")),
+        c("cli-transfer-unknown-cut-layer", "cli", "`train transfer --set cut_layer=nope`",
+          lambda w: ["train", "transfer", *DIGITS[:6], "--set", f"source={w.assets.run}",
+                     "--set", "cut_layer=nope", "--run-dir", w.tmp / "r"],
+          exit2("cut_layer 'nope' is not a layer of source", "its layers: inputs, flatten, "
+                "hidden1_dense, hidden1_act, predictions")),
+        c("cli-transfer-other-input-shape", "cli", "`train transfer` from a 28×28 source on "
+          "8×8 digits", lambda w: ["train", "transfer", *DIGITS[:6], "--set",
+                                   f"source={w.assets.fashion_file}", "--run-dir", w.tmp / "r"],
+          exit2("takes inputs of shape (28, 28, 1), but the data has shape (8, 8, 1)")),
+        c("cli-transfer-source-without-model", "cli", "`train transfer --set source=DIR`: no "
+          "model.keras in it", lambda w: ["train", "transfer", *DIGITS[:6], "--set",
+                                          f"source={empty_dir(w)}",
+                                          "--run-dir", w.tmp / "r"],
+          exit2("source '{tmp}/empty' is a directory without model.keras")),
         c("cli-unknown-augmentation", "cli", "`--augment sparkle`",
           lambda w: ["train", "mlp", *DIGITS, "--augment", "sparkle", "--run-dir", w.tmp / "r"],
           exit2("unknown augmentation 'sparkle'; allowed:", "flip")),
@@ -614,7 +688,8 @@ def _cli_cases():
           exit2("{tmp}/half.npy is not a .npy array file")),
         c("cli-predict-string-array", "cli", "`predict` a .npy array of strings",
           lambda w: predict(w, np.array([["a", "b"]])),
-          exit2("{tmp}/x.npy holds an array of dtype <U1; predict reads .npy")),
+          exit2("{tmp}/x.npy holds strings; the model's input 'inputs' takes numbers "
+                "(float32)")),
         c("cli-predict-wrong-shape", "cli", "`predict` a (3, 8, 8) array for an (8, 8, 1) model",
           lambda w: predict(w, np.zeros((3, 8, 8), "float32")),
           exit2("input of shape (3, 8, 8) does not fit", "(batch, 8, 8, 1)")),
@@ -676,6 +751,22 @@ def _cli_cases():
         c("cli-serve-port-out-of-range", "cli", "`serve --rest-port 70000`",
           lambda w: ["serve", "--model-base", w.tmp, "--rest-port", "70000"],
           exit2("REST port must be in 0..65535, got 70000")),
+        c("cli-protonet-more-ways-than-classes", "cli", "`train prototypical_network --set "
+          "train_ways=60`: 48 training classes",
+          lambda w: ["train", "prototypical_network", "--dataset", "fewshot_rotations",
+                     "--set", "train_ways=60", "--run-dir", w.tmp / "r"],
+          exit2("ways 60 exceeds the 48 training classes available; allowed: 1..48")),
+        c("cli-protonet-more-shots-than-examples", "cli", "`--set shots=5 --limit 300`: "
+          "about 5 examples a class",
+          lambda w: ["train", "prototypical_network", "--dataset", "fewshot_rotations",
+                     "--limit", "300", "--set", "shots=5", "--run-dir", w.tmp / "r"],
+          exit2("shots 5 + queries 5 = 10 exceeds the 5 examples of the poorest of the "
+                "training classes; allowed: shots + queries ≤ 5")),
+        c("cli-classifier-on-few-shot-classes", "cli", "`train mlp --dataset "
+          "fewshot_rotations`: its test classes are held out",
+          lambda w: ["train", "mlp", "--dataset", "fewshot_rotations", "--run-dir", w.tmp / "r"],
+          exit2("dataset 'fewshot_rotations' holds out whole classes for few-shot testing; "
+                "model 'mlp' is classification")),
     ]
 
 
@@ -751,6 +842,10 @@ def _data_cases():
           raises(ValueError, "unknown dataset 'nosuch_ds'; known: digits")),
         c("data-empty-name", "data", "`data.info(\"\")`", lambda w: api("keras_dl.data.info", ""),
           raises(ValueError, "dataset name must be a non-empty string, got ''")),
+        c("data-view-unknown-key", "data", "`data.info(\"digits:clases=1\")`: a misspelt "
+          "view key", lambda w: api("keras_dl.data.info", "digits:clases=1"),
+          raises(ValueError, "dataset view 'digits:clases=1': unknown key 'clases'; allowed: "
+                 "classes, per_class, seed")),
         c("data-unknown-split", "data", "`load_numpy(\"digits\", \"validation\")`",
           lambda w: api("keras_dl.data.load_numpy", "digits", "validation"),
           raises(ValueError, "unknown split 'validation'; allowed: train, test")),
@@ -830,6 +925,43 @@ def _data_cases():
         c("data-unknown-augmentation", "data", "`parse_augment(\"flip,sparkle\")`",
           lambda w: api("keras_dl.data.augment.parse_augment", "flip,sparkle"),
           raises(ValueError, "unknown augmentation 'sparkle'; allowed:")),
+        c("data-text-corpus-missing", "data",
+          "`text.read_corpus` of a file that does not exist",
+          lambda w: api("keras_dl.data.text.read_corpus", w.tmp / "none.txt"),
+          raises(FileNotFoundError, "text file {tmp}/none.txt does not exist")),
+        c("data-text-corpus-not-utf8", "data", "`text.read_corpus` of Latin-1 bytes",
+          lambda w: api("keras_dl.data.text.read_corpus", write(w.tmp / "l.txt", b"caf\xe9\n")),
+          raises(ValueError, "{tmp}/l.txt is not UTF-8 text: byte 0xe9 at offset 3")),
+        c("data-text-corpus-empty", "data", "`text.read_corpus` of a file of blank lines",
+          lambda w: api("keras_dl.data.text.read_corpus", write(w.tmp / "b.txt", "\n \n")),
+          raises(ValueError, "{tmp}/b.txt holds no words")),
+        c("data-text-vocabulary-of-nothing", "data", "`text.build_vocabulary([[]])`",
+          lambda w: api("keras_dl.data.text.build_vocabulary", [[]]),
+          raises(ValueError, "the text holds no words")),
+        c("data-text-vocabulary-size-zero", "data", "`text.build_vocabulary(..., max_size=0)`",
+          lambda w: api("keras_dl.data.text.build_vocabulary", [["a"]], max_size=0),
+          raises(ValueError, "max_size must be a positive integer (at least 1), got 0")),
+        c("data-text-all-out-of-vocabulary", "data", "`text.encode` of words none of which is in "
+          "the vocabulary", lambda w: api("keras_dl.data.text.encode", [["x", "y"]], ["a"]),
+          raises(ValueError, "none of the text's 2 word(s) is in the vocabulary of 1 word(s)")),
+        c("data-text-window-zero", "data", "`text.context_pairs(..., window=0)`",
+          lambda w: api("keras_dl.data.text.context_pairs", [np.arange(3)], window=0),
+          raises(ValueError, "window must be a positive integer (at least 1), got 0")),
+        c("data-text-dates-unknown-split", "data", "`load_numpy(\"dates_to_iso\", \"valid\")`",
+          lambda w: api("keras_dl.data.load_numpy", "dates_to_iso", "valid"),
+          raises(ValueError, "unknown split 'valid'; allowed: train, validation, test")),
+        c("api-text-vectors-word-with-space", "api", "`save_word2vec_format` of the word "
+          "'new york'", lambda w: api("keras_dl.text.save_word2vec_format", w.tmp / "v.txt",
+                                      np.eye(2), ["a", "new york"]),
+          raises(ValueError, "word 'new york' holds white space")),
+        c("api-text-vectors-bad-header", "api", "`load_word2vec_format` of a file without the "
+          "header line", lambda w: api("keras_dl.text.load_word2vec_format",
+                                       write(w.tmp / "h.txt", "a 1 2\n")),
+          raises(ValueError, "{tmp}/h.txt line 1 is 'a 1 2'; the word2vec text format")),
+        c("api-text-evaluate-no-english", "api", "`evaluate_embeddings` of a vocabulary that "
+          "covers no pair or question", lambda w: api("keras_dl.text.evaluate_embeddings",
+                                                      np.eye(2), ["xqzv", "wqpj"]),
+          raises(ValueError, "none of the vocabulary's 2 words makes a WordSim353")),
     ]
 
 

@@ -128,9 +128,11 @@ def test_offline_availability_is_reported():
     assert data.info("mnist1d").available_offline()
     assert data.info("fashion_mnist").available_offline()
     assert data.info("sequential_fashion_mnist").available_offline()
-    assert data.list_datasets() == ["digits", "fashion_mnist", "fashion_mnist_edges",
-                                    "fashion_mnist_inpainting", "fashion_mnist_m", "mnist1d",
-                                    "mnist1d_sequence", "moons_shift",
+    assert data.list_datasets() == ["dates_to_iso", "digits", "fashion_mnist",
+                                    "fashion_mnist_edges", "fashion_mnist_groups",
+                                    "fashion_mnist_inpainting", "fashion_mnist_m",
+                                    "fewshot_rotations", "mnist1d", "mnist1d_sequence",
+                                    "moons_shift", "omniglot", "pang_lee_polarity",
                                     "sequential_fashion_mnist"]
 
 

@@ -57,12 +57,37 @@ CASES = {
                               {"dataset": "fashion_mnist_edges", "limit": 64}),
     "domain_adaptation": ("dann", {"features": "mlp", "feature_units": [8], "label_units": [8]},
                           {"dataset": "moons_shift"}),
+    # a fresh source (dropout in the trunk, off in its inference mode; the head's on), one
+    # head epoch then fine-tuning, on a few-labels class view
+    "transfer": ("transfer", {"source": "mlp", "source_kwargs": {"hidden_units": [8],
+                                                                 "dropout": 0.25},
+                              "head_units": [4], "dropout": 0.25, "head_epochs": 1},
+                 {"dataset": "digits:classes=0-4,per_class=20,seed=1"}),
+    # the alternating rule (each task's batches shuffled by the seed, the heads in turn),
+    # dropout in the trunk
+    "multitask": ("multitask", {"trunk_kwargs": {"hidden_units": [8], "dropout": 0.25},
+                                "mode": "alternating"},
+                  {"dataset": "fashion_mnist_groups"}),
+    # episodes drawn from the seed (new ones each epoch), batch norm in the embedding
+    "episodic": ("prototypical_network",
+                 {"filters": 4, "blocks": 2, "train_ways": 3, "test_ways": 2, "shots": 1,
+                  "queries": 1, "test_queries": 1, "episodes_per_epoch": 3,
+                  "validation_episodes": 2, "test_episodes": 5},
+                 {"dataset": "fewshot_rotations"}),
+    # the vocabulary and idf learnt from the training split (its order ties broken the same
+    # in every process), dropout
+    "text_classification": ("bow_classifier", {"output_mode": "tf_idf", "ngrams": 2,
+                                               "max_tokens": 400, "hidden_units": [8],
+                                               "dropout": 0.25},
+                            {"dataset": "pang_lee_polarity", "limit": 120}),
 }
 # GoogLeNet's training model (three heads, nine inception modules) takes ~12 s to trace on
 # 2 cores, per run; the GANs' and DANN's cases add two networks or a dataset to build each: they
 # run with the apps (-m apps), outside the default suite's budget
 LONG = {"classification_with_aux", "gan", "image_translation", "image_translation_gan",
-        "domain_adaptation"}
+        "domain_adaptation", "multitask",  # multitask: Fashion-MNIST to load, ~10 s a run
+        "episodic",  # fewshot_rotations to make from Fashion-MNIST and the digits
+        "transfer", "text_classification"}  # trained in tests/test_transfer.py, test_text_models.py
 
 FRESH = textwrap.dedent("""
     import json, sys

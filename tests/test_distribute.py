@@ -272,6 +272,7 @@ def test_two_worker_processes_train_in_step_and_resume_after_a_kill(tmp_path):
                 "worker 1 read some of worker 0's shard in every pass")
 
 
+@pytest.mark.apps  # ~35 s of two worker processes; the default suite trains two workers above
 def test_a_dead_worker_is_named_and_stops_the_other(tmp_path):
     # Worker 1 dies after epoch 1; worker 0 waits in the next all-reduce until the coordination
     # service misses worker 1's heartbeats, then fails. Bugs caught: the heartbeat timeout not
@@ -309,6 +310,7 @@ def test_coordination_timeouts(monkeypatch):
             distribute.coordination_timeouts()
 
 
+@pytest.mark.apps  # ~30 s of two worker processes tuning
 def test_two_worker_processes_tune_the_same_trials(tmp_path):
     outcomes = _run_workers(tmp_path / "search", script=TUNER)
     for code, result, log in outcomes:

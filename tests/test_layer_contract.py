@@ -80,6 +80,11 @@ def _on_reconstruction(layer, x):
     return layer([x, keras.layers.Dense(x.shape[-1], activation="sigmoid")(x)])
 
 
+def _prototypes(layer, x):
+    """Support and queries: the same embeddings; soft class rows from a softmax."""
+    return layer([x, keras.layers.Dense(3, activation="softmax")(x), x])
+
+
 def _residual(layer, x):
     return layer([x, keras.layers.Dense(x.shape[-1])(x)])
 
@@ -106,6 +111,7 @@ CASES = [
     Case("PCAColorJitter", {"eigenvalues": [1.0, 0.5, 0.1],
                             "eigenvectors": np.eye(3).tolist(), "seed": 0},
          IMAGE, 1, IDENTITY),
+    Case("PrototypicalLogits", {}, VECTOR, 0, DETERMINISTIC, wire=_prototypes),
     Case("RBM", {"units": 4, "seed": 0}, VECTOR, 1, DETERMINISTIC, binary=True, own_loss=True),
     Case("RBM", {"units": 4, "k": 2, "persistent": True, "chains": 8, "seed": 0}, VECTOR, 1,
          DETERMINISTIC, binary=True, own_loss=True, label="RBM-persistent-CD2"),

@@ -61,6 +61,20 @@ class DatasetInfo:
         domain_shift: the training split mixes labelled source examples with target
             examples whose labels are hidden (−1), and the test split is the labelled target
             domain (`keras_dl.data.domain_shift`).
+        label_names: the names of the label sets, for a dataset whose examples carry several
+            (`y` of shape (n, len(label_names)), one column per label set, −1 where an
+            example has no label of that set: `keras_dl.data.multitask`); None for one.
+        head_classes: the number of classes of each label set, in `label_names`' order
+            (`num_classes` is the first's); None for one label set.
+        class_splits: for a few-shot dataset (`keras_dl.data.few_shot`), the labels of the
+            classes that training episodes draw from ("train"), that validation episodes draw
+            from ("validation"; both in the training split) and that are held out for testing
+            ("test"; the test split): `{"train": (...), "validation": (...), "test": (...)}`.
+            None for a dataset whose splits share their classes.
+        modality: "text" where the examples `x` are strings (and, for a translation
+            dataset, whose `num_classes` is 0, the targets `y` too: `keras_dl.data.text`,
+            `keras_dl.data.translation`); "array" for numbers (images, signals, sequences).
+        splits: the split names `load` accepts for this dataset.
     """
 
     name: str
@@ -73,6 +87,11 @@ class DatasetInfo:
     _load: Callable[[str], tuple] = dataclasses.field(repr=False, compare=False)
     target_shape: tuple | None = None
     domain_shift: bool = False
+    label_names: tuple | None = None
+    head_classes: tuple | None = None
+    class_splits: dict | None = dataclasses.field(default=None, compare=False)
+    modality: str = "array"
+    splits: tuple = SPLITS
 
     def available_offline(self) -> bool:
         """True when the data is on this machine and loads without a network."""
@@ -229,6 +248,8 @@ def _load_tfds(name, split):
     dataset = builder.as_dataset(split=split, as_supervised=True)
     x, y = zip(*tfds.as_numpy(dataset)) if len(dataset) else ((), ())
     x = np.stack(x)
+    if x.dtype.kind in "SO":  # a text feature (imdb_reviews, ...): UTF-8 bytes, read as str
+        return np.char.decode(x.astype(bytes), "utf-8"), np.asarray(y, dtype="int32")
     if x.dtype == np.uint8:
         x = x.astype("float32") / 255.0
     return x.astype("float32"), np.asarray(y, dtype="int32")
@@ -248,6 +269,9 @@ def tfds_info(name) -> DatasetInfo:
     if not keys:
         raise ValueError(f"dataset {name!r} has no (input, label) pair; keras_dl needs one")
     label = features[keys[1]]
+    import tensorflow_datasets as tfds
+
+    text = isinstance(features[keys[0]], tfds.features.Text)
     return DatasetInfo(
         name=name,
         input_shape=tuple(features[keys[0]].shape),
@@ -257,6 +281,7 @@ def tfds_info(name) -> DatasetInfo:
         how_to_get=_how_to_get(name),
         _offline=lambda: _tfds_prepared(name),
         _load=lambda split: _load_tfds(name, split),
+        modality="text" if text else "array",
     )
 
 

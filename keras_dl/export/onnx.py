@@ -16,6 +16,7 @@ from keras_dl.export.saved_model import (
     max_abs_diff,
     parity_inputs,
     serving_function,
+    string_input,
     task_for,
 )
 
@@ -40,6 +41,8 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
     The layout is an ONNX model repository (`NAME/VERSION/model.onnx`, as Triton reads it),
     kept under `onnx/` so it never mixes with TensorFlow Serving's SavedModel versions.
 
+    A text model (a string input) does not convert: `ExportError`.
+
     Only deterministic serving graphs convert: ONNX runtimes reject random ops, so a model
     whose inference samples noise raises `ExportError`; export a deterministic part instead
     (a VAE's served reconstruction uses `z = μ` and converts; so do its encoder, with the
@@ -49,6 +52,11 @@ def export_onnx(model: keras.Model, base_dir, name: str, version: int | None = N
     import tf2onnx
     import onnxruntime
 
+    if string_input(model):
+        raise ExportError(
+            f"model {model.name!r} takes raw strings: its text vectorizer (regex, split, "
+            "vocabulary lookup) has no ONNX conversion in tf2onnx; export a SavedModel "
+            "(keras-dl export --format savedmodel), which serves raw strings")
     model_dir = Path(base_dir) / ONNX_DIR / check_name(name)
     version, final = target_version(model_dir, version, overwrite)
     names = task_for(model, task).output_names(model)

@@ -120,11 +120,39 @@ def _write_saved_model(model, path, endpoints):
 
     module = tf.Module(name=model.name)
     module.model_variables = [getattr(variable, "value", variable) for variable in model.variables]
+    module.lookup_tables = lookup_tables(model)  # a text model's vocabulary
     signatures = {
         name: tf.function(fn, input_signature=signature, autograph=False).get_concrete_function()
         for name, (fn, signature) in endpoints.items()
     }
     tf.saved_model.save(module, str(path), signatures=signatures)
+
+
+LOOKUP_LAYERS = (keras.layers.TextVectorization, keras.layers.StringLookup,
+                 keras.layers.IntegerLookup)
+
+
+def lookup_tables(model: keras.Model) -> list:
+    """The lookup tables (TensorFlow resources, not variables) of `model`'s lookup layers
+    (`TextVectorization`, `StringLookup`, `IntegerLookup`), each once: a SavedModel must
+    track them, as it tracks variables, for its signatures to find them when loaded."""
+    import tensorflow as tf
+    from tensorflow.saved_model.experimental import TrackableResource
+
+    from keras_dl import compat
+
+    tables = {}
+    for layer in compat.all_layers(model):
+        if isinstance(layer, LOOKUP_LAYERS):
+            for trackable in tf.train.TrackableView(layer).descendants():
+                if isinstance(trackable, TrackableResource):
+                    tables.setdefault(id(trackable), trackable)
+    return list(tables.values())
+
+
+def string_input(model: keras.Model) -> bool:
+    """True when the model's (first) input takes strings (a text model)."""
+    return str(model.inputs[0].dtype) == "string"
 
 
 def sample_inputs(model: keras.Model, count: int = 8, seed: int = 0) -> np.ndarray:
@@ -188,11 +216,13 @@ def parity_inputs(model, verify_inputs, task=None):
     for a model of several inputs), else sample inputs (the task's smoke inputs for a model
     of several inputs: it knows which values each may take)."""
     if verify_inputs is None:
-        if len(model.inputs) > 1:
+        if len(model.inputs) > 1 or string_input(model):
             return task_for(model, task).smoke_inputs(model, count=8)
         return sample_inputs(model)
     if isinstance(verify_inputs, dict):
         return {name: np.asarray(value) for name, value in verify_inputs.items()}
+    if string_input(model):
+        return np.asarray(verify_inputs).astype(str)
     return np.asarray(verify_inputs, "float32")
 
 
@@ -226,6 +256,10 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
         metadata: extra JSON-serialisable facts to record in `assets.extra/keras_dl.json`.
         task: the model's task (a name or `keras_dl.tasks.Task`); default: the task of the
             registered model whose name `model` carries, else classification.
+
+    A text model (`keras_dl.models.text`) takes a `tf.string` input; its vocabulary's lookup
+    tables are saved with the variables, and the task's `text_statistics` signature and
+    `input_checks` let the served model refuse bad texts (`keras_dl.export.ServedModel`).
 
     An autoencoder also gets the `encode` and `decode` signatures (and a VAE `sample`).
     Parity is checked on the deterministic signatures only — `serving_default`, `encode`,
@@ -263,6 +297,7 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
                             "dtype": spec.dtype.name} for spec in input_specs(model)]}
                if len(model.inputs) > 1 else {}),
             **({"input_ranges": task.input_ranges(model)} if task.input_ranges(model) else {}),
+            **({"input_checks": task.input_checks(model)} if task.input_checks(model) else {}),
             "outputs": list(names),
             "signature": SIGNATURE,
             **({"endpoints": [SIGNATURE, *extra]} if extra else {}),

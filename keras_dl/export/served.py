@@ -8,7 +8,11 @@
 
 An integer input whose values keras_dl's export recorded (`input_ranges` in
 `assets.extra/keras_dl.json`: a conditional generator's label and its classes) is checked
-against them: a value outside is a `ValueError` naming it and the range.
+against them: a value outside is a `ValueError` naming it and the range. A string input (a
+text model) takes str (or UTF-8 bytes, as gRPC brings them) and refuses numbers; where the
+export recorded `input_checks` (`Task.input_checks`), each text is first run through that
+signature and refused, with a `ValueError` naming it, when it holds no word, no word of the
+model's vocabulary, or more words than the model reads.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ class ServedSignature:
     names of its outputs, and a call that checks each input's shape and dtype first (and an
     integer input's values against `ranges`, name → `[low, high]`, where given)."""
 
-    def __init__(self, name: str, function, ranges=None):
+    def __init__(self, name: str, function, ranges=None, text_check=None):
         self.name = name
         self.function = function
         self.ranges = dict(ranges or {})
+        self.text_check = text_check  # (statistics function, max words or None): see _check_texts
         self.input_specs = dict(function.structured_input_signature[1])
         self.output_names = tuple(function.structured_outputs)
         self._single = next(iter(self.input_specs)) if len(self.input_specs) == 1 else None
@@ -70,11 +75,14 @@ class ServedSignature:
             want is None or want == got for want, got in zip(expected, inputs.shape[1:])
         )
         if not fits:
-            shape = "(batch, " + ", ".join("?" if d is None else str(d) for d in expected) + ")"
+            shape = ("(batch, " + ", ".join("?" if d is None else str(d) for d in expected) + ")"
+                     if expected else "(batch,)")
             raise ValueError(
                 f"input of shape {given} does not fit {self.describe_input(name)}, which takes "
                 f"{shape} or one example without the batch axis"
             )
+        if spec.dtype.name == "string":
+            return self._strings(name, inputs)
         if not np.issubdtype(inputs.dtype, np.number):
             raise ValueError(f"input must be numeric, got dtype {inputs.dtype}")
         if spec.dtype.is_integer and inputs.size and not np.all(inputs == np.round(inputs)):
@@ -87,6 +95,49 @@ class ServedSignature:
                 raise ValueError(f"{self.describe_input(name)} takes values in {low}..{high}, "
                                  f"got {outside.ravel()[0]:g}")
         return inputs.astype(spec.dtype.as_numpy_dtype)
+
+    def _strings(self, name: str, inputs: np.ndarray) -> np.ndarray:
+        """A batch of str for a string input: `ValueError` naming the first value that is not
+        a string (or not UTF-8 bytes, as gRPC's DT_STRING brings them)."""
+        if inputs.dtype.kind == "U":
+            return inputs.astype(object)
+        texts = np.empty(inputs.shape, dtype=object)
+        for index, value in np.ndenumerate(inputs):
+            if isinstance(value, bytes):
+                try:
+                    value = value.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise ValueError(f"{self.describe_input(name)} takes UTF-8 text; example "
+                                     f"{index[0]} has byte 0x{value[error.start]:02x} at offset "
+                                     f"{error.start}") from None
+            if not isinstance(value, str):
+                shown = value.item() if isinstance(value, np.generic) else value
+                raise ValueError(f"{self.describe_input(name)} takes strings (one text per "
+                                 f"example), got {shown!r} of type {type(shown).__name__}")
+            texts[index] = value
+        return texts
+
+    def _check_texts(self, texts) -> None:
+        """Refuse a text with no word, one with no word in the model's vocabulary, or one
+        longer than the model reads (the export's `input_checks`: `Task.input_checks`)."""
+        import tensorflow as tf
+
+        statistics, max_words = self.text_check
+        (name,) = statistics.structured_input_signature[1]
+        found = statistics(**{name: tf.constant(np.asarray(texts).astype(str))})
+        words, known = np.asarray(found["words"]), np.asarray(found["known_words"])
+        for index, text in enumerate(np.asarray(texts).ravel()):
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            if not words[index]:
+                raise ValueError(f"text {index} ({shown!r}) holds no word; the model takes text "
+                                 "of at least one word")
+            if max_words is not None and words[index] > max_words:
+                raise ValueError(f"text {index} ({shown!r}) holds {words[index]} words; the "
+                                 f"model reads at most {max_words}")
+            if not known[index]:
+                raise ValueError(f"text {index} ({shown!r}): none of its {words[index]} word(s) "
+                                 "is in the model's vocabulary; give text in the language it "
+                                 "was trained on")
 
     def check_inputs(self, inputs) -> np.ndarray:
         """The single input's batch (see `check_input`)."""
@@ -110,6 +161,9 @@ class ServedSignature:
     def _run(self, batches: dict) -> dict:
         import tensorflow as tf
 
+        if self.text_check is not None:
+            (texts,) = batches.values()
+            self._check_texts(texts)
         outputs = self.function(**{name: tf.constant(b) for name, b in batches.items()})
         return {key: np.asarray(value) for key, value in outputs.items()}
 
@@ -127,8 +181,13 @@ class ServedModel:
         self.signature = self._loaded.signatures[SIGNATURE]
         self.metadata = _metadata(self.path)
         ranges = self.metadata.get("input_ranges") or {}
+        checks = self.metadata.get("input_checks") or {}
+        text_check = None
+        if checks.get("signature") in self._loaded.signatures:  # a text model's
+            text_check = (self._loaded.signatures[checks["signature"]], checks.get("max_words"))
         self.signatures = {name: ServedSignature(name, function,
-                                                 ranges if name == SIGNATURE else None)
+                                                 ranges if name == SIGNATURE else None,
+                                                 text_check if name == SIGNATURE else None)
                            for name, function in self._loaded.signatures.items()}
         self.default = self.signatures[SIGNATURE]
         self.output_names = self.default.output_names

@@ -17,6 +17,7 @@ from keras_dl.layers.lrn import LocalResponseNormalization
 from keras_dl.layers.masked_pooling import MaskedGlobalMaxPooling1D
 from keras_dl.layers.maxout import Maxout
 from keras_dl.layers.pca_color_jitter import PCAColorJitter, rgb_principal_components
+from keras_dl.layers.prototypes import PrototypicalLogits
 from keras_dl.layers.random_erasing import RandomErasing
 from keras_dl.layers.random_padded_crop import RandomPaddedCrop
 from keras_dl.layers.random_perspective import RandomPerspective
@@ -44,6 +45,7 @@ __all__ = [
     "MaskingCorruption",
     "Maxout",
     "PCAColorJitter",
+    "PrototypicalLogits",
     "RBM",
     "RandomErasing",
     "RandomPaddedCrop",

@@ -63,6 +63,40 @@ def sequence_input(input_shape, *, variable_length=True):
     return inputs, inputs
 
 
+def check_stack(units, readout, dropout, recurrent_dropout):
+    """`(units, dropout, recurrent_dropout)` of a recurrent stack, checked: `units` a positive
+    integer or a non-empty sequence of them (as a tuple), `readout` one of `READOUTS`, the
+    dropouts fractions; `ValueError` naming the first bad one."""
+    if isinstance(units, numbers.Integral) and not isinstance(units, bool):
+        units = (check_positive_int("units", units),)
+    units = check_units("units", units)
+    if not units:
+        raise ValueError("units must name at least one recurrent layer, got ()")
+    check_choice("readout", readout, READOUTS)
+    dropout = check_fraction("dropout", dropout)
+    recurrent_dropout = check_fraction("recurrent_dropout", recurrent_dropout)
+    return units, dropout, recurrent_dropout
+
+
+def recurrent_stack(x, *, cell, units, bidirectional, dropout, recurrent_dropout, readout):
+    """The checked `units` as a stack of `cell` layers over the sequence `x` (each layer but
+    the last returns every state), then the readout: the last state, or the mean or max over
+    the (unmasked) steps. Shared by the sequence and text classifiers."""
+    for depth, width in enumerate(units, start=1):
+        layer_name = f"rnn{depth}_{cell}"
+        every_state = depth < len(units) or readout != "last"
+        recurrent = CELLS[cell](width, return_sequences=every_state, dropout=dropout,
+                                recurrent_dropout=recurrent_dropout, name=layer_name)
+        if bidirectional:
+            recurrent = keras.layers.Bidirectional(recurrent, name=layer_name)
+        x = recurrent(x)
+    if readout == "mean":
+        return keras.layers.GlobalAveragePooling1D(name="mean_over_time")(x)  # honours the mask
+    if readout == "max":
+        return MaskedGlobalMaxPooling1D(name="max_over_time")(x)
+    return x
+
+
 @register_model(
     family="rnn",
     search_space=lambda hp: {
@@ -150,14 +184,7 @@ def rnn_classifier(
         Processing 45(11):2673-2681, 1997.
     """
     check_cell(cell)
-    if isinstance(units, numbers.Integral) and not isinstance(units, bool):
-        units = (check_positive_int("units", units),)
-    units = check_units("units", units)
-    if not units:
-        raise ValueError("units must name at least one recurrent layer, got ()")
-    check_choice("readout", readout, READOUTS)
-    dropout = check_fraction("dropout", dropout)
-    recurrent_dropout = check_fraction("recurrent_dropout", recurrent_dropout)
+    units, dropout, recurrent_dropout = check_stack(units, readout, dropout, recurrent_dropout)
     for flag, value in (("bidirectional", bidirectional), ("masking", masking),
                         ("include_top", include_top)):
         if not isinstance(value, bool):
@@ -165,18 +192,8 @@ def rnn_classifier(
     inputs, x = sequence_input(input_shape)
     if masking:
         x = keras.layers.Masking(mask_value=0.0, name="masking")(x)
-    for depth, width in enumerate(units, start=1):
-        layer_name = f"rnn{depth}_{cell}"
-        every_state = depth < len(units) or readout != "last"
-        recurrent = CELLS[cell](width, return_sequences=every_state, dropout=dropout,
-                                recurrent_dropout=recurrent_dropout, name=layer_name)
-        if bidirectional:
-            recurrent = keras.layers.Bidirectional(recurrent, name=layer_name)
-        x = recurrent(x)
-    if readout == "mean":
-        x = keras.layers.GlobalAveragePooling1D(name="mean_over_time")(x)  # honours the mask
-    elif readout == "max":
-        x = MaskedGlobalMaxPooling1D(name="max_over_time")(x)
+    x = recurrent_stack(x, cell=cell, units=units, bidirectional=bidirectional, dropout=dropout,
+                        recurrent_dropout=recurrent_dropout, readout=readout)
     x = classifier_head(x, num_classes=num_classes, include_top=include_top, pooling=None,
                         classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name)

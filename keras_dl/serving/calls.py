@@ -71,7 +71,15 @@ def _by_name(signature, inputs):
 
 def _numeric(value, spec):
     """`value` as an array of `spec`'s dtype; an integer input is read as numbers first, so
-    that 2.5 reaches the signature's check (which refuses it) instead of being cut to 2."""
+    that 2.5 reaches the signature's check (which refuses it) instead of being cut to 2; a
+    string input's values are kept as they came (the signature's check names a number given
+    to it)."""
+    if spec.dtype.name == "string":
+        array = np.empty(len(value), dtype=object) if isinstance(value, list) else None
+        if array is None or any(isinstance(item, list) for item in value):
+            return np.asarray(value, dtype=object)
+        array[:] = value
+        return array
     dtype = "float64" if spec.dtype.is_integer else spec.dtype.as_numpy_dtype
     try:
         return np.asarray(value, dtype=dtype)

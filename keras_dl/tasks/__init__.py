@@ -15,6 +15,7 @@ from keras_dl import registry
 from keras_dl.tasks.adversarial import adversarial
 from keras_dl.tasks.base import Task, uses_logits
 from keras_dl.tasks.domain_adaptation import DomainAdaptation
+from keras_dl.tasks.episodic import Episodic
 from keras_dl.tasks.classification import (
     AuxiliaryClassification,
     Classification,
@@ -22,7 +23,10 @@ from keras_dl.tasks.classification import (
 )
 from keras_dl.tasks.gan import GAN
 from keras_dl.tasks.image_translation import ImageTranslation, ImageTranslationGAN
+from keras_dl.tasks.multitask import Multitask
 from keras_dl.tasks.reconstruction import Reconstruction
+from keras_dl.tasks.text_classification import TextClassification
+from keras_dl.tasks.transfer import Transfer
 from keras_dl.tasks.unsupervised import Unsupervised, VariationalAutoencoder
 
 _TASKS: dict[str, Task] = {}
@@ -40,7 +44,8 @@ def register_task(task: Task) -> Task:
 
 for _task in (Classification(), AuxiliaryClassification(), PretrainedClassification(),
               Reconstruction(), Unsupervised(), VariationalAutoencoder(), GAN(),
-              ImageTranslation(), ImageTranslationGAN(), DomainAdaptation()):
+              ImageTranslation(), ImageTranslationGAN(), DomainAdaptation(), Episodic(),
+              Transfer(), Multitask(), TextClassification()):
     register_task(_task)
 
 
@@ -84,13 +89,17 @@ def infer(model) -> Task:
 __all__ = [
     "AuxiliaryClassification",
     "DomainAdaptation",
+    "Episodic",
     "Classification",
     "GAN",
     "ImageTranslation",
     "ImageTranslationGAN",
+    "Multitask",
     "PretrainedClassification",
     "Reconstruction",
     "Task",
+    "TextClassification",
+    "Transfer",
     "Unsupervised",
     "VariationalAutoencoder",
     "adversarial",

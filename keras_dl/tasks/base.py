@@ -45,6 +45,12 @@ class Task(abc.ABC):
             image (`fashion_mnist_edges`: image-to-image translation), and only on those.
         domain_shift: whether it trains on domain-shift datasets (labelled source examples and
             unlabelled target examples: `keras_dl.data.domain_shift`), and only on those.
+        few_shot: whether it trains on few-shot datasets (classes split into training,
+            validation and held-out classes: `keras_dl.data.few_shot`), and only on those.
+        label_sets: whether it trains on datasets whose examples carry several label sets
+            (`label_names`: one head per task, `keras_dl.data.multitask`), and only on those.
+        text: whether its models take raw strings and train on text datasets
+            (`DatasetInfo.modality == "text"`), and only on those (`keras_dl.models.text`).
     """
 
     name: str = ""
@@ -59,6 +65,9 @@ class Task(abc.ABC):
     serves_examples: bool = True
     image_targets: bool = False
     domain_shift: bool = False
+    few_shot: bool = False
+    label_sets: bool = False
+    text: bool = False
 
     # === Feeding =================================================================================
 
@@ -71,6 +80,20 @@ class Task(abc.ABC):
         (a multi-output training model takes one target per output)."""
         return dataset
 
+    def check_run(self, config: dict) -> None:
+        """Check a resolved run config against what the task needs of its data, before
+        anything is built or written (`keras_dl.training.resolve` calls it last): an
+        episodic task refuses more ways, shots or queries than the dataset's classes hold.
+        `ValueError` in one line; the default checks nothing."""
+
+    def fit_datasets(self, config: dict, fit_model: keras.Model, data, strategy=None):
+        """`(train_data, val_data, steps)` that `fit` takes, when the task makes its own
+        batches from the run's examples (`data`: `keras_dl.training.preparation.RunData`;
+        `steps`: extra `fit` arguments such as `steps_per_epoch`), or None for the trainer's
+        shuffled (augmented) example batches passed through `adapt_dataset` (the default).
+        An episodic task returns episodes (`keras_dl.tasks.episodic`)."""
+        return None
+
     def check_inputs(self, model: keras.Model, x) -> None:
         """Check the training inputs before anything is written: a layer that needs its inputs
         in a range (an RBM's Bernoulli units) cannot check values inside the compiled `fit`,
@@ -78,6 +101,11 @@ class Task(abc.ABC):
         for layer in compat.all_layers(model):
             if callable(getattr(layer, "check_inputs", None)):
                 layer.check_inputs(x)
+
+    def adapt(self, model: keras.Model, x) -> None:
+        """Set what `model` learns from its training inputs `x` outside gradient descent,
+        before `fit` (`keras_dl.training.preparation.before_fit`): a text model's vocabulary.
+        The default learns nothing."""
 
     # === Compiling and monitoring ================================================================
 
@@ -97,8 +125,15 @@ class Task(abc.ABC):
 
     def callbacks(self, model: keras.Model, fit_model: keras.Model, run_dir, config: dict
                   ) -> list:
-        """Callbacks of the task's own that a run adds to its `fit` (a GAN: a sample grid per
-        epoch in `run_dir`); `config` is the run's resolved config."""
+        """Callbacks of the task's own that write a run's outputs (a GAN: a sample grid per
+        epoch in `run_dir`), added by the chief of a run alone; `config` is the run's
+        resolved config."""
+        return []
+
+    def training_callbacks(self, fit_model: keras.Model, config: dict) -> list:
+        """Callbacks that are part of the task's training rule (DANN: the gradient reversal's
+        λ schedule; transfer: the trunk's rate by phase), added by every worker of a run and
+        by every tuning trial (`keras_dl.training.preparation.fit_callbacks`)."""
         return []
 
     def check_monitor(self, monitor: str, model_name: str) -> None:
@@ -132,6 +167,15 @@ class Task(abc.ABC):
         """`{input name: [low, high]}`: the integer inputs of `serving_default` and the values
         they may take (a conditional generator's label: its classes); an export records them
         and the served model refuses values outside (`keras_dl.export.ServedModel`)."""
+        return {}
+
+    def input_checks(self, model: keras.Model) -> dict:
+        """What a served model checks its requests against beyond shape and dtype, recorded
+        by the export (`input_checks` in `assets.extra/keras_dl.json`) and applied by
+        `keras_dl.export.ServedModel`: `{"signature": NAME, "max_words": N or None}`, NAME a
+        signature of `export_endpoints` giving each example's `words` and `known_words` (a
+        text model: an empty text, one of no known word, one over N words are refused).
+        The default checks nothing more."""
         return {}
 
     def deterministic_endpoints(self, model: keras.Model) -> dict:

@@ -109,7 +109,7 @@ class DomainAdaptation(Classification):
             return monitor
         return monitor.replace("val_", f"val_{LABEL}_") if monitor.startswith("val_") else monitor
 
-    def callbacks(self, model, fit_model, run_dir, config):
+    def training_callbacks(self, fit_model, config):
         return [ReversalSchedule(fit_model.get_layer(REVERSAL))]
 
     def smoke_fit_data(self, info, model, fit_model, x):

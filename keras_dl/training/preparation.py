@@ -7,7 +7,8 @@ batches it is fitted on, in the same steps whoever asks:
 2. `build_model`: seeded, under the run's precision and `tf.distribute` strategy, compiled by
    the model's task, with the task's training model (auxiliary heads), and the weights of
    `init_from`;
-3. `before_fit`: the task's input checks, then greedy layer-wise pre-training where the config
+3. `before_fit`: the task's input checks and what it learns before `fit` (a text model's
+   vocabulary), then greedy layer-wise pre-training where the config
    asks for it (kept in the work dir, so a resumed run does not pre-train again);
 4. `fit_datasets`: the training batches (shuffled by the seed, augmented) and the validation
    batches, as the training model takes them;
@@ -57,7 +58,8 @@ def load_data(config: dict, *, test: bool = True) -> RunData:
     and the test split (`test=False`: empty), each cut to `limit` examples."""
     x_train, y_train = datasets.load_numpy(config["dataset"], "train", limit=config["limit"])
     x_fit, y_fit, x_val, y_val = datasets.train_validation_split(
-        x_train, y_train, config["validation_fraction"], seed=config["seed"])
+        x_train, y_train, config["validation_fraction"], seed=config["seed"],
+        dataset=config["dataset"])  # a per_class view: stratified, from its few examples
     if test:
         x_test, y_test = datasets.load_numpy(config["dataset"], "test", limit=config["limit"])
     else:
@@ -120,6 +122,7 @@ def before_fit(model, fit_model, config: dict, data: RunData, *, work_dir: Path 
     info = model_info(config)
     task = tasks.for_config(config)
     task.check_inputs(model, data.x_fit)
+    task.adapt(model, data.x_fit)  # a text model's vocabulary, from the training split alone
     if not config.get("pretraining"):
         return
     from keras_dl.training import pretraining
@@ -156,6 +159,9 @@ def fit_datasets(config: dict, fit_model, data: RunData, strategy=None):
     from keras_dl.data.augment import build_augmentation
 
     task = tasks.for_config(config)
+    own = task.fit_datasets(config, fit_model, data, strategy)  # episodes, say (Task docs)
+    if own is not None:
+        return own
     x_fit, y_fit = task.targets(data.x_fit, data.y_fit)
     x_val, y_val = task.targets(data.x_val, data.y_val)
     batch, seed = config["batch_size"], config["seed"]
@@ -170,8 +176,8 @@ def fit_datasets(config: dict, fit_model, data: RunData, strategy=None):
             strategy, x_val, y_val, batch)
     else:
         train_data = datasets.to_dataset(x_fit, y_fit, batch, shuffle=True, seed=seed,
-                                         augment=augmentation)
-        val_data = datasets.to_dataset(x_val, y_val, batch)
+                                         augment=augmentation, text=task.text)
+        val_data = datasets.to_dataset(x_val, y_val, batch, text=task.text)
     return (task.adapt_dataset(train_data, fit_model), task.adapt_dataset(val_data, fit_model),
             steps)
 
@@ -183,8 +189,8 @@ def monitor_key(config: dict, fit_model) -> str:
 
 
 def fit_callbacks(config: dict, fit_model, data: RunData, *, verbose: int = 0) -> list:
-    """Early stopping (best weights restored; where the task allows it) and the learning-rate
-    schedule on the monitored key, and batch-norm recalibration where train-time noise sits
+    """The task's training callbacks (`Task.training_callbacks`), early stopping (best weights
+    restored; where the task allows it) and the learning-rate schedule on the monitored key, and batch-norm recalibration where train-time noise sits
     before batch norm: the callbacks that change what is learnt, shared by a run and a
     tuning trial."""
     callbacks = learning_callbacks(
@@ -195,4 +201,5 @@ def fit_callbacks(config: dict, fit_model, data: RunData, *, verbose: int = 0) -
     precise_bn = precise_batch_norm_callback(fit_model, data.x_fit, seed=config["seed"])
     if precise_bn is not None:
         callbacks.append(precise_bn)
-    return callbacks
+    # the task's training rule (a gradient reversal's λ schedule), first: before any epoch's end
+    return tasks.for_config(config).training_callbacks(fit_model, config) + callbacks

@@ -8,6 +8,7 @@ import keras_dl.models  # noqa: F401  (registers the builders)
 from keras_dl import data as datasets
 from keras_dl import registry, tasks
 from keras_dl.settings import SETTINGS, TrainConfig
+from keras_dl.training import data_kinds
 from keras_dl.training.init_from import init_model_file
 
 FALLBACK_DEFAULTS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3}
@@ -31,22 +32,8 @@ def resolve(config: TrainConfig) -> dict:
     for key in FALLBACK_DEFAULTS:  # the registered defaults pass the same checks
         next(s for s in SETTINGS if s.name == key).validate(values[key])
 
-    pairs = getattr(data_info, "target_shape", None) is not None
-    if pairs != task.image_targets:
-        raise ValueError(
-            f"dataset {config.dataset!r} pairs each image with a target image, for "
-            f"image-to-image models; model {config.model!r} is {task.name}" if pairs else
-            f"model {config.model!r} translates images into images; dataset "
-            f"{config.dataset!r} has no target images (allowed: "
-            f"{', '.join(n for n in datasets.list_datasets() if datasets.info(n).target_shape)})")
-    shifted = getattr(data_info, "domain_shift", False)
-    if shifted != task.domain_shift:
-        raise ValueError(
-            f"dataset {config.dataset!r} mixes labelled source and unlabelled target examples, "
-            f"for domain adaptation; model {config.model!r} is {task.name}" if shifted else
-            f"model {config.model!r} adapts between domains; dataset {config.dataset!r} is no "
-            f"domain-shift dataset (allowed: "
-            f"{', '.join(n for n in datasets.list_datasets() if datasets.info(n).domain_shift)})")
+    data_kinds.check(config, task, data_info)  # the dataset's kind matches the task's
+    label_names = getattr(data_info, "label_names", None)
 
     from keras_dl.data.augment import format_augment
 
@@ -68,6 +55,10 @@ def resolve(config: TrainConfig) -> dict:
         builder_kwargs.setdefault("input_shape", tuple(data_info.input_shape))
     if "num_classes" in info.parameters:
         builder_kwargs.setdefault("num_classes", data_info.num_classes)
+    if "head_classes" in info.parameters and label_names is not None:  # one head per label set
+        builder_kwargs.setdefault("head_classes", tuple(data_info.head_classes))
+        if "head_names" in info.parameters:
+            builder_kwargs.setdefault("head_names", tuple(label_names))
     pretraining = resolve_pretraining(info, task, config, defaults)
     if config.precision != "float32" and (not task.mixed_precision or pretraining):
         raise ValueError(
@@ -118,6 +109,7 @@ def resolve(config: TrainConfig) -> dict:
     for setting in SETTINGS:
         if setting.record == "when_set" and optional[setting.name] != setting.default:
             record[setting.name] = optional[setting.name]
+    task.check_run(record)  # what the task needs of the data (episodes: enough classes)
     return record
 
 

@@ -130,6 +130,8 @@ def train(model_name: str, *, run_dir, overwrite=False, verbose="auto", extra_ca
     # the task's own callbacks (a GAN's sample grid per epoch) first: an epoch's are done
     # before its backup; written by the chief alone
     callbacks = task.callbacks(model, fit_model, run_dir, config) if chief else []
+    # the task's training rule (a gradient reversal's λ schedule): every worker alike
+    callbacks = task.training_callbacks(fit_model, config) + callbacks
     callbacks += default_callbacks(
         str(run_dir), lr_schedule=config["lr_schedule"], learning_rate=config["learning_rate"],
         epochs=config["epochs"], patience=config["patience"], chief=chief, monitor=watched,
@@ -204,7 +206,8 @@ def _evaluate(model, task, config, data, strategy_):
         test_data, test_steps = distribute.distributed_dataset(strategy_, x_test, y_test, batch)
         evaluated = task.evaluate(model, test_data, steps=test_steps)
         return evaluated, test_steps * batch * strategy_.num_replicas_in_sync
-    return task.evaluate(model, datasets.to_dataset(x_test, y_test, max(batch, 256))), len(x_test)
+    return task.evaluate(model, datasets.to_dataset(x_test, y_test, max(batch, 256),
+                                                    text=task.text)), len(x_test)
 
 
 train.__doc__ += "\n" + "\n".join("    " + line for line in settings.docstring().splitlines())

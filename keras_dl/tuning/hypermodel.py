@@ -119,10 +119,13 @@ class RegisteredHyperModel(keras_tuner.HyperModel):
                                                                strategy)
         tuner_callbacks = list(callbacks)
         if fit_model is not model:  # the tuner's checkpoints hold the inference network
-            task = tasks.for_config(config)
-            tuner_callbacks = [
-                _PlainNames({key: task.monitor_key(key, fit_model) for key in task.objectives}),
-                *(_OnModel(callback, model) for callback in tuner_callbacks)]
+            tuner_callbacks = [_OnModel(callback, model) for callback in tuner_callbacks]
+        # first: the objective under its plain name, for a model that logs it under another
+        # (a training model with auxiliary heads: its main output's; a multitask model, with
+        # or without a training model: its first head's)
+        task = tasks.for_config(config)
+        tuner_callbacks.insert(0, _PlainNames({key: task.monitor_key(key, fit_model)
+                                               for key in task.objectives}))
         return fit_model.fit(
             train_data, validation_data=val_data, epochs=epochs or config["epochs"],
             callbacks=[*preparation.fit_callbacks(config, fit_model, self.data),
