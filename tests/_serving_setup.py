@@ -1,9 +1,11 @@
 """What the serving hardening tests share (test_serving_hardening.py, test_serving_limits.py):
-a model base laid out with links in and out of it, and small socket helpers."""
+a model base laid out with links in and out of it, and small socket helpers; and the wait for
+a `keras-dl serve` process to answer (test_serving.py, test_text_serving.py)."""
 
 import http.client
 import json
 import socket
+import time
 
 import numpy as np
 import pytest
@@ -92,3 +94,18 @@ def http_request(port, method, path, body=None):
         return response.status, json.loads(response.read())
     finally:
         connection.close()
+
+
+def wait_until_serving(process, port, model_name, limit=90.0):
+    """Return once the `keras-dl serve` child `process` answers `GET /v1/models/model_name`
+    on REST `port` with 200; fail at once, with its stderr, if it exited."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if http_request(port, "GET", f"/v1/models/{model_name}")[0] == 200:
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.5)
+    pytest.fail(f"keras-dl serve did not answer within {limit:g} s")

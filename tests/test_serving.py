@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from _http import http
+from _serving_setup import wait_until_serving
 from tensorflow_serving.apis import (
     get_model_metadata_pb2,
     get_model_status_pb2,
@@ -277,18 +277,7 @@ def test_keras_dl_serve_command(exported):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{rest}/v1/models/lenet5",
-                                            timeout=5) as response:
-                    assert response.status == 200
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert process.poll() is None, process.stderr.read()
-                time.sleep(0.5)
-        else:
-            pytest.fail("keras-dl serve did not answer within 90 s")
+        wait_until_serving(process, rest, "lenet5")
         x = images(1)
         request = urllib.request.Request(
             f"http://127.0.0.1:{rest}/v1/models/lenet5:predict",

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from _http import http
-from _serving_setup import free_port
+from _serving_setup import free_port, wait_until_serving
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 import keras_dl
@@ -131,20 +130,12 @@ def test_keras_dl_serve_answers_raw_text(exported):
          "--rest-port", str(port), "--grpc-port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/v1/models/rnn:predict", method="POST",
-                    data=json.dumps({"instances": PROBE}).encode())
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    predictions = json.loads(response.read())["predictions"]
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert process.poll() is None, process.stderr.read()
-                time.sleep(0.5)
-        else:
-            pytest.fail("keras-dl serve did not answer within 90 s")
+        wait_until_serving(process, port, "rnn")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/models/rnn:predict", method="POST",
+            data=json.dumps({"instances": PROBE}).encode())
+        with urllib.request.urlopen(request, timeout=30) as response:
+            predictions = json.loads(response.read())["predictions"]
         np.testing.assert_allclose(predictions, models["rnn"](np.array(PROBE)), atol=1e-5)
     finally:
         process.send_signal(signal.SIGTERM)
