@@ -110,6 +110,8 @@ def cmd_evaluate(args):
         raise UsageError(f"{path} holds no config.json naming its dataset; pass --dataset")
     info = data.info(dataset)
     task = _task_of_run(path) or tasks.infer(model)
+    if _run_config(path).get("builder_kwargs") is not None:
+        task.restore(model, _run_config(path))
     # a generator (a GAN's served model) makes the dataset's examples from noise
     tensor, verb = (model.inputs[0], "takes") if task.serves_examples else (model.outputs[0],
                                                                             "makes")

@@ -209,3 +209,21 @@ def test_the_export_serves_embeddings_and_episodes(tiny_run, tmp_path):
     _, expected = numpy_probabilities(embed(support), labels, embed(query), 3)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     np.testing.assert_allclose(served(query)["embeddings"], embed(query), atol=1e-5)
+    # checked calls (`keras-dl predict --signature episode`, the server): 6 support examples
+    # and 5 queries are two batches; within the support set the sizes must agree
+    checked = served.run("episode", {"support": support, "support_labels": labels,
+                                     "query": query})["probabilities"]
+    np.testing.assert_allclose(checked, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="different numbers of examples"):
+        served.run("episode", {"support": support, "support_labels": labels[:4],
+                               "query": query})
+
+
+def test_evaluate_a_run_dir_uses_the_runs_episode_settings(tiny_run, capsys):
+    """A `.keras` file does not keep `episode_settings`: `keras-dl evaluate RUN_DIR` takes
+    them from the run's config (5 test episodes of 2 ways), not the builder's defaults."""
+    from _cli import run_cli
+
+    code, out, err = run_cli(capsys, "evaluate", tiny_run.run_dir, "--limit", "200")
+    assert code == 0, err
+    assert json.loads(out)["test_episodes"] == TINY["test_episodes"]

@@ -298,6 +298,7 @@ def export_saved_model(model: keras.Model, base_dir, name: str, version: int | N
                if len(model.inputs) > 1 else {}),
             **({"input_ranges": task.input_ranges(model)} if task.input_ranges(model) else {}),
             **({"input_checks": task.input_checks(model)} if task.input_checks(model) else {}),
+            **({"batch_groups": task.batch_groups(model)} if task.batch_groups(model) else {}),
             "outputs": list(names),
             "signature": SIGNATURE,
             **({"endpoints": [SIGNATURE, *extra]} if extra else {}),

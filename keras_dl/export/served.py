@@ -30,10 +30,13 @@ class ServedSignature:
     names of its outputs, and a call that checks each input's shape and dtype first (and an
     integer input's values against `ranges`, name → `[low, high]`, where given)."""
 
-    def __init__(self, name: str, function, ranges=None, text_check=None):
+    def __init__(self, name: str, function, ranges=None, text_check=None, groups=None):
         self.name = name
         self.function = function
         self.ranges = dict(ranges or {})
+        # inputs that must hold the same number of examples: all of them unless the export
+        # recorded groups (`batch_groups`: an episode's support set and its queries)
+        self.groups = [list(group) for group in groups] if groups else None
         self.text_check = text_check  # (statistics function, max words or None): see _check_texts
         self.input_specs = dict(function.structured_input_signature[1])
         self.output_names = tuple(function.structured_outputs)
@@ -147,10 +150,11 @@ class ServedSignature:
         """Run the signature on `inputs`, a dict holding exactly its input names; every input
         is checked, and all must hold the same number of examples."""
         batches = {name: self.check_input(name, value) for name, value in inputs.items()}
-        sizes = {name: len(batch) for name, batch in batches.items()}
-        if len(set(sizes.values())) > 1:
-            raise ValueError(f"inputs of signature \"{self.name}\" hold different numbers of "
-                             f"examples: {sizes}")
+        for group in self.groups or [list(batches)]:
+            sizes = {name: len(batches[name]) for name in group if name in batches}
+            if len(set(sizes.values())) > 1:
+                raise ValueError(f"inputs of signature \"{self.name}\" hold different numbers "
+                                 f"of examples: {sizes}")
         return self._run(batches)
 
     def __call__(self, inputs) -> dict:
@@ -185,9 +189,11 @@ class ServedModel:
         text_check = None
         if checks.get("signature") in self._loaded.signatures:  # a text model's
             text_check = (self._loaded.signatures[checks["signature"]], checks.get("max_words"))
+        groups = self.metadata.get("batch_groups") or {}
         self.signatures = {name: ServedSignature(name, function,
                                                  ranges if name == SIGNATURE else None,
-                                                 text_check if name == SIGNATURE else None)
+                                                 text_check if name == SIGNATURE else None,
+                                                 groups.get(name))
                            for name, function in self._loaded.signatures.items()}
         self.default = self.signatures[SIGNATURE]
         self.output_names = self.default.output_names

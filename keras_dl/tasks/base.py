@@ -102,6 +102,12 @@ class Task(abc.ABC):
             if callable(getattr(layer, "check_inputs", None)):
                 layer.check_inputs(x)
 
+    def restore(self, model: keras.Model, config: dict) -> None:
+        """Set on `model`, loaded from a run's `.keras` file, what the file does not carry
+        but the run's `config` (its `config.json`) records: a prototypical network's episode
+        settings, from its builder arguments (`keras-dl evaluate RUN_DIR` calls it). The
+        default sets nothing."""
+
     def adapt(self, model: keras.Model, x) -> None:
         """Set what `model` learns from its training inputs `x` outside gradient descent,
         before `fit` (`keras_dl.training.preparation.before_fit`): a text model's vocabulary.
@@ -176,6 +182,15 @@ class Task(abc.ABC):
         signature of `export_endpoints` giving each example's `words` and `known_words` (a
         text model: an empty text, one of no known word, one over N words are refused).
         The default checks nothing more."""
+        return {}
+
+    def batch_groups(self, model: keras.Model) -> dict:
+        """`{signature: [[input names], ...]}` for the signatures of `export_endpoints` whose
+        inputs do not all hold one example per row of one batch: the inputs of a group must
+        hold the same number of rows, inputs of different groups need not (an episode's
+        support set and its queries). An export records them (`batch_groups` in
+        `assets.extra/keras_dl.json`) and the served model checks sizes by group; a signature
+        not listed takes one batch across all its inputs (the default)."""
         return {}
 
     def deterministic_endpoints(self, model: keras.Model) -> dict:

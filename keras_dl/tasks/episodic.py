@@ -178,6 +178,12 @@ class Episodic(Task):
 
     # === Evaluating ==============================================================================
 
+    def restore(self, model, config):
+        """A `.keras` file does not keep `model.episode_settings`: they come back from the
+        run's builder arguments, so a model evaluates on the episodes it was built for."""
+        model.episode_settings = {key: value for key, value in settings_of_config(config).items()
+                                  if key in EPISODE_SETTINGS}
+
     def evaluate(self, model, dataset, **kwargs):
         """`test_episodes` episodes of `test_ways` ways and `shots` shots on the classes of
         `dataset` (batches of `(images, labels)`: the held-out classes), with `test_queries`
@@ -216,6 +222,11 @@ class Episodic(Task):
             return {"probabilities": tf.nn.softmax(scores)}
 
         return {SIGNATURE: (episode, specs)}
+
+    def batch_groups(self, model):
+        """An episode's support set (images and labels) and its queries are two batches: any
+        number of queries may be asked about one support set."""
+        return {SIGNATURE: [[SUPPORT, "support_labels"], [QUERY]]}
 
     def deterministic_endpoints(self, model):
         """`episode` on the parity inputs: the first half as a support set of two classes
