@@ -327,7 +327,7 @@ def test_unconditional_export_takes_noise_of_any_range_but_not_another_width(tmp
     assert code == 2 and "does not fit the model's input 'noise'" in err, err
 
 
-@pytest.mark.parametrize("name", ["gan", "dcgan", "conditional_gan"])
+@pytest.mark.parametrize("name", ["gan", "dcgan", "conditional_gan", "conditional_dcgan"])
 def test_declared_default_params_match_the_built_generator(name):
     """Catches a `keras-dl list` count that is not the generator's at its defaults."""
     generator = keras_dl.create_model(name)

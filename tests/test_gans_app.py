@@ -10,7 +10,7 @@ from tests._scripts import load_app
 
 pytestmark = pytest.mark.apps
 
-MODELS = ("gan", "dcgan", "conditional_gan", "vae")
+MODELS = ("gan", "dcgan", "conditional_gan", "conditional_dcgan", "vae")
 
 
 def test_gans_app_writes_its_figures_and_every_measure(tmp_path):
@@ -31,7 +31,7 @@ def test_gans_app_writes_its_figures_and_every_measure(tmp_path):
         (row,) = run["per_epoch"]
         assert row["epoch"] == 1 and row["frechet_distance"] > 0, name
         assert len(row["class_shares"]) == 10 and sum(row["class_shares"]) == pytest.approx(1)
-        assert ("label_accuracy" in row) == (name == "conditional_gan"), name
+        assert ("label_accuracy" in row) == name.startswith("conditional_"), name
         assert row["samples"] == 1000
         assert all(count > 0 for count in run["parameters"].values()), name
         assert (tmp_path / "runs" / name / "generative_scores.json").is_file()
@@ -59,6 +59,10 @@ def test_quality_bars_need_their_models_and_read_the_last_epoch():
     bars = app.quality_bars({"dcgan": run(11.0, largest=0.26), "vae": run(10.0),
                              "conditional_gan": run(30.0, accuracy=0.84)})
     assert not any(bars.values()), bars
+    # the label bar asks it of every conditional GAN run
+    bars = app.quality_bars({"conditional_gan": run(30.0, accuracy=0.84),
+                             "conditional_dcgan": run(9.0, accuracy=0.95)})
+    assert bars["conditional_label_accuracy_at_least_85_percent"] is False
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -93,16 +93,21 @@ def mlp_discriminator(*, input_shape, hidden_units=(512, 256), num_classes=None,
     return keras.Model(inputs if len(inputs) > 1 else images, logit, name=name)
 
 
-def conv_discriminator(*, input_shape, filters=(64, 128), kernel_size=5, name="discriminator"):
+def conv_discriminator(*, input_shape, filters=(64, 128), kernel_size=5, num_classes=None,
+                       embedding_dim=None, name="discriminator"):
     """DCGAN discriminator (Radford et al. 2016): strided convolutions, no pooling.
 
     Each stage is a stride-2 `Conv2D` → batch norm (not on the first stage, as in the paper)
-    → LeakyReLU(0.2); the last feature map is flattened into one Dense logit.
+    → LeakyReLU(0.2); the last feature map is flattened into one Dense logit. A conditional
+    discriminator (`num_classes` given) reads `D(x | y)`: a learnt embedding of the label is
+    mapped by a Dense layer to one image-sized plane, joined to the image as an extra channel.
 
     Args:
         input_shape: (height, width, channels), height and width divisible by 2^len(filters).
         filters: channels of each stride-2 stage.
         kernel_size: kernel size of every convolution.
+        num_classes: classes of the label input (None: unconditional, one input).
+        embedding_dim: width of the label embedding (default: `num_classes`).
         name: model name.
 
     Reference:
@@ -113,7 +118,18 @@ def conv_discriminator(*, input_shape, filters=(64, 128), kernel_size=5, name="d
     filters = check_stride2_stages(input_shape, filters)
     kernel_size = check_positive_int("kernel_size", kernel_size)
     images = keras.Input(input_shape, name="images")
-    h = images
+    h, inputs = images, [images]
+    if num_classes is not None:
+        num_classes = check_positive_int("num_classes", num_classes)
+        embedding_dim = check_positive_int("embedding_dim", embedding_dim or num_classes)
+        labels = keras.Input((), dtype="int32", name="label")
+        inputs.append(labels)
+        plane = keras.layers.Dense(input_shape[0] * input_shape[1],
+                                   name="discriminator_label_plane")(
+            label_embedding(labels, num_classes, embedding_dim, "discriminator_label"))
+        plane = keras.layers.Reshape((*input_shape[:2], 1),
+                                     name="discriminator_label_reshape")(plane)
+        h = keras.layers.Concatenate(name="discriminator_join")([images, plane])
     for index, width in enumerate(filters, start=1):
         h = keras.layers.Conv2D(width, kernel_size, strides=2, padding="same",
                                 use_bias=index == 1, name=f"discriminator_conv{index}")(h)
@@ -123,7 +139,7 @@ def conv_discriminator(*, input_shape, filters=(64, 128), kernel_size=5, name="d
         h = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"discriminator_lrelu{index}")(h)
     h = keras.layers.Flatten(name="discriminator_flatten")(h)
     logit = keras.layers.Dense(1, name="logit")(h)
-    return keras.Model(images, logit, name=name)
+    return keras.Model(inputs if len(inputs) > 1 else images, logit, name=name)
 
 
 # === Discriminators matching a generator (the registrations' task_options) ====================
@@ -146,6 +162,21 @@ def dcgan_discriminator_for(generator) -> keras.Model:
     return conv_discriminator(input_shape=_image_shape(generator),
                               filters=tuple(reversed(widths)),
                               kernel_size=generator.get_layer("images").kernel_size[0],
+                              name=f"{generator.name}_discriminator")
+
+
+def conditional_dcgan_discriminator_for(generator) -> keras.Model:
+    """The label-conditioned convolutional discriminator of a `conditional_dcgan` generator:
+    `dcgan_discriminator_for`'s stages, a label embedding of the generator's classes and
+    width."""
+    plain = dcgan_discriminator_for(generator)
+    embedding = generator.get_layer("generator_label_embedding")
+    convs = _layers_named(plain, "discriminator_conv")
+    return conv_discriminator(input_shape=_image_shape(generator),
+                              filters=tuple(layer.filters for layer in convs),
+                              kernel_size=convs[0].kernel_size[0],
+                              num_classes=embedding.input_dim,
+                              embedding_dim=embedding.output_dim,
                               name=f"{generator.name}_discriminator")
 
 
