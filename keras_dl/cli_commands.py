@@ -252,10 +252,17 @@ def cmd_predict(args):
 
 
 def _print_outputs(args, served, signature, outputs, metadata):
+    import numpy as np
+
+    outputs = {key: (np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[object])(value)
+                     if value.dtype.kind == "O" and value.size else value)
+               for key, value in outputs.items()}  # strings (a translation) come as bytes
     if args.json:
         print(json.dumps({k: v.tolist() for k, v in outputs.items()}))
         return
     scores = signature is served.default  # encode's code is no row of class scores
+    if metadata.get("class_names") == []:  # trained on data without classes: a word's vector
+        scores = False
     for output_name, values in outputs.items():
         print_predictions(served.path, output_name, values, metadata.get("class_names"), scores)
 
@@ -270,6 +277,8 @@ def print_predictions(path, output_name, values, names, scores: bool):
             label = int(np.argmax(row))
             text = f"class {label}" + (f" ({names[label]})" if names else "")
             print(f"{index}: {text}  {output_name}[{label}]={row[label]:.4f}")
+        elif isinstance(row, str):
+            print(f"{index}: {row}")
         else:
             print(f"{index}: {np.array2string(row, precision=4)}")
 

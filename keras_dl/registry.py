@@ -50,10 +50,15 @@ from typing import Any, Callable
 #                                on the frozen trunk, then everything fine-tuned slowly.
 #   "text_classification"        raw strings in (a `tf.string` input), one probability per class;
 #                                the vocabulary is learnt from the training split before fit.
+#   "translation"                source strings to target strings (a seq2seq model): trained
+#                                with teacher forcing, tested and served by decoding.
+#   "word_embedding"             word vectors learnt from a corpus (word2vec); a word (a string)
+#                                in, its vector out.
 TASKS = ("classification", "classification_with_aux", "pretrained_classification",
          "reconstruction", "unsupervised", "variational_autoencoder", "gan",
          "image_translation", "image_translation_gan", "domain_adaptation", "episodic",
-         "transfer", "multitask", "text_classification")
+         "transfer", "multitask", "text_classification", "translation",
+         "word_embedding")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -42,6 +42,7 @@ DOCS_PAGE = ROOT / "docs" / "bad_inputs.md"
 NON_UTF8 = os.fsdecode(b"\xff")  # a file-name byte that is not UTF-8, as Python holds it
 DIGITS = ("--dataset", "digits", "--limit", "60", "--epochs", "1", "--set", "hidden_units=[4]")
 MULTITASK = ("--dataset", "fashion_mnist_groups", "--limit", "60", "--epochs", "1")
+CORPUS = ("--dataset", "wiki_sample", "--limit", "20", "--epochs", "1")
 
 
 # === the answers ===============================================================================
@@ -403,6 +404,27 @@ def load_model(path):
     return api("keras_dl.load_model", path)
 
 
+def _word_ids():
+    from keras_dl.data.skipgrams import Corpus
+
+    return Corpus(np.array([1, 2, 1], "int32"), np.zeros(3, "int32"))
+
+
+def _served_word2vec(words):
+    """A word2vec of four words exported under the row's tmp_path; the call asks the served
+    model (`ServedModel`, what predict and serve use) for `words`' vectors."""
+    def make(world):
+        import keras_dl
+        from keras_dl.export import ServedModel, export_saved_model
+
+        model = keras_dl.create_model("word2vec", vocabulary=["king", "queen", "man", "woman"],
+                                      dimension=4)
+        path = export_saved_model(model, world.tmp / "saved", "w2v").path
+        return lambda: ServedModel(path)(np.array(words))
+
+    return make
+
+
 def init_wrong_architecture(world):
     from keras_dl.training.init_from import load_initial_weights
 
@@ -551,8 +573,28 @@ def _cli_cases():
         c("cli-text-classifier-on-translation", "cli", "`train bow_classifier --dataset "
           "dates_to_iso`: text targets", lambda w: ["train", "bow_classifier", "--dataset",
                                                     "dates_to_iso", "--run-dir", w.tmp / "r"],
-          exit2("dataset 'dates_to_iso' pairs texts with texts (translation); model "
-                "'bow_classifier' classifies texts and needs integer labels")),
+          exit2("dataset 'dates_to_iso' pairs texts with texts (translation), for "
+                "sequence-to-sequence models; model 'bow_classifier' is text_classification "
+                "(allowed: seq2seq)")),
+        c("cli-seq2seq-on-labelled-texts", "cli", "`train seq2seq --dataset pang_lee_polarity`:"
+          " no target texts", lambda w: ["train", "seq2seq", "--dataset", "pang_lee_polarity",
+                                        "--run-dir", w.tmp / "r"],
+          exit2("model 'seq2seq' translates texts into texts; dataset 'pang_lee_polarity' holds "
+                "no text pairs (allowed: dates_to_iso)")),
+        c("cli-seq2seq-unknown-cell", "cli", "`train seq2seq --set cell=tree`",
+          lambda w: ["train", "seq2seq", "--dataset", "dates_to_iso", "--set", "cell=tree",
+                     "--run-dir", w.tmp / "r"],
+          exit2("cell must be 'lstm' or 'gru'; got 'tree'")),
+        c("cli-seq2seq-unknown-attention", "cli", "`train seq2seq --set attention=dot`",
+          lambda w: ["train", "seq2seq", "--dataset", "dates_to_iso", "--set", "attention=dot",
+                     "--run-dir", w.tmp / "r"],
+          exit2("attention must be one of None, 'luong', 'bahdanau'; got 'dot'")),
+        c("cli-seq2seq-targets-too-long", "cli", "`train seq2seq --set max_target_length=8`: "
+          "the dates' targets are 10 characters", lambda w: [
+              "train", "seq2seq", "--dataset", "dates_to_iso", "--limit", "50", "--set",
+              "max_target_length=8", "--run-dir", w.tmp / "r"],
+          exit2("dataset 'dates_to_iso' has a target of 10 characters", "model 'seq2seq' reads "
+                "at most max_target_length=8 (raise it)")),
         c("cli-text-rnn-unknown-cell", "cli", "`train text_rnn_classifier --set cell=tree`",
           lambda w: ["train", "text_rnn_classifier", "--dataset", "pang_lee_polarity", "--set",
                      "cell=tree", "--run-dir", w.tmp / "r"],
@@ -562,6 +604,25 @@ def _cli_cases():
                                             "pang_lee_polarity", "--set", "output_mode=binary",
                                             "--run-dir", w.tmp / "r"],
           exit2("output_mode must be one of 'count', 'tf_idf', 'multi_hot'; got 'binary'")),
+        c("cli-word2vec-window-zero", "cli", "`train word2vec --set window=0`",
+          lambda w: ["train", "word2vec", *CORPUS, "--set", "window=0", "--run-dir", w.tmp / "r"],
+          exit2("window must be a positive integer, got 0")),
+        c("cli-word2vec-vocabulary-size-zero", "cli", "`train word2vec --set vocabulary_size=0`",
+          lambda w: ["train", "word2vec", *CORPUS, "--set", "vocabulary_size=0",
+                     "--run-dir", w.tmp / "r"],
+          exit2("vocabulary_size must be a positive integer, got 0")),
+        c("cli-word2vec-unknown-mode", "cli", "`train word2vec --set mode=glove`",
+          lambda w: ["train", "word2vec", *CORPUS, "--set", "mode=glove", "--run-dir", w.tmp / "r"],
+          exit2("mode must be one of 'skipgram', 'cbow'; got 'glove'")),
+        c("cli-word2vec-on-images", "cli", "`train word2vec --dataset digits`: no corpus",
+          lambda w: ["train", "word2vec", "--dataset", "digits", "--run-dir", w.tmp / "r"],
+          exit2("model 'word2vec' learns word vectors from a corpus; dataset 'digits' is no "
+                "corpus (allowed: lee_background, wiki_sample)")),
+        c("cli-classifier-on-corpus", "cli", "`train bow_classifier --dataset wiki_sample`: "
+          "unlabelled documents", lambda w: ["train", "bow_classifier", *CORPUS,
+                                             "--run-dir", w.tmp / "r"],
+          exit2("dataset 'wiki_sample' is a corpus of unlabelled documents, for word "
+                "embeddings; model 'bow_classifier' is text_classification (allowed: word2vec)")),
         c("cli-multitask-unknown-mode", "cli", "`train multitask --set mode=sparkle`",
           lambda w: ["train", "multitask", *MULTITASK, "--set", "mode=sparkle",
                      "--run-dir", w.tmp / "r"],
@@ -829,7 +890,39 @@ def _api_cases():
           "other shapes", init_wrong_architecture,
           raises(ValueError, "weight 0 (hidden1_dense/kernel) has shape (64, 4) there but "
                  "(64, 5)")),
+        c("api-seq2seq-unknown-decoding-mode", "api", "`decode(seq2seq, texts, mode=\"sample\")`",
+          lambda w: api("keras_dl.models.seq2seq_decoding.decode", tiny_seq2seq(), ["ab"],
+                        mode="sample"),
+          raises(ValueError, "decoding mode must be 'greedy' or 'beam'; got 'sample'")),
+        c("api-seq2seq-zero-beam-width", "api", "`decode(seq2seq, texts, mode=\"beam\", "
+          "beam_width=0)`", lambda w: api("keras_dl.models.seq2seq_decoding.decode",
+                                          tiny_seq2seq(), ["ab"], mode="beam", beam_width=0),
+          raises(ValueError, "beam_width must be a positive integer, got 0")),
+        c("api-seq2seq-source-too-long", "api", "`decode` of a source longer than "
+          "max_source_length", lambda w: api("keras_dl.models.seq2seq_decoding.decode",
+                                             tiny_seq2seq(), ["ab", "abcabca"]),
+          raises(ValueError, "text 1 ('abcabca') holds 7 characters; the model reads at most 6 "
+                 "(max_source_length)")),
+        c("api-seq2seq-empty-text", "api", "`decode` of an empty text",
+          lambda w: api("keras_dl.models.seq2seq_decoding.decode", tiny_seq2seq(), ["ab", ""]),
+          raises(ValueError, "text 1 ('') holds no character; the model translates text of at "
+                 "least one character")),
+        c("api-seq2seq-numbers", "api", "`decode` of numbers instead of strings",
+          lambda w: api("keras_dl.models.seq2seq_decoding.decode", tiny_seq2seq(), [1.5, 2.0]),
+          raises(ValueError, "a seq2seq model translates a list of strings; got 2 value(s) of "
+                 "dtype float64")),
+        c("api-seq2seq-unknown-attention", "api", "`create_model(\"seq2seq\", "
+          "attention=\"dot\")`", lambda w: api("keras_dl.create_model", "seq2seq",
+                                               attention="dot"),
+          raises(ValueError, "attention must be one of None, 'luong', 'bahdanau'; got 'dot'")),
     ]
+
+
+def tiny_seq2seq():
+    """A seq2seq model of the contract's tiny size (sources of at most 6 characters)."""
+    import keras_dl
+
+    return keras_dl.create_model("seq2seq", **keras_dl.model_info("seq2seq").smoke_kwargs)
 
 
 def _data_cases():
@@ -944,6 +1037,17 @@ def _data_cases():
         c("data-text-all-out-of-vocabulary", "data", "`text.encode` of words none of which is in "
           "the vocabulary", lambda w: api("keras_dl.data.text.encode", [["x", "y"]], ["a"]),
           raises(ValueError, "none of the text's 2 word(s) is in the vocabulary of 1 word(s)")),
+        c("data-skipgrams-window-zero", "data", "`skipgrams.example_batches(..., window=0)`",
+          lambda w: api("keras_dl.data.skipgrams.example_batches", _word_ids(), [0, 3, 2],
+                        window=0),
+          raises(ValueError, "window must be a positive integer, got 0")),
+        c("api-word2vec-served-unknown-word", "api", "a served word2vec asked for the vector "
+          "of 'zebra', a word outside its vocabulary", _served_word2vec(["zebra"]),
+          raises(ValueError, "text 0 ('zebra'): none of its 1 word(s) is in the model's "
+                 "vocabulary")),
+        c("api-word2vec-served-two-words", "api", "a served word2vec asked for the vector of "
+          "'king queen' (one word a request)", _served_word2vec(["king queen"]),
+          raises(ValueError, "text 0 ('king queen') holds 2 words; the model reads at most 1")),
         c("data-text-window-zero", "data", "`text.context_pairs(..., window=0)`",
           lambda w: api("keras_dl.data.text.context_pairs", [np.arange(3)], window=0),
           raises(ValueError, "window must be a positive integer (at least 1), got 0")),

@@ -131,9 +131,10 @@ def test_offline_availability_is_reported():
     assert data.list_datasets() == ["dates_to_iso", "digits", "fashion_mnist",
                                     "fashion_mnist_edges", "fashion_mnist_groups",
                                     "fashion_mnist_inpainting", "fashion_mnist_m",
-                                    "fewshot_rotations", "mnist1d", "mnist1d_sequence",
-                                    "moons_shift", "omniglot", "pang_lee_polarity",
-                                    "sequential_fashion_mnist"]
+                                    "fewshot_rotations", "lee_background", "mnist1d",
+                                    "mnist1d_sequence", "moons_shift", "omniglot",
+                                    "pang_lee_polarity", "sequential_fashion_mnist",
+                                    "wiki_sample"]
 
 
 def test_sequence_views_are_the_same_examples_read_as_sequences():

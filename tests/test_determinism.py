@@ -80,6 +80,16 @@ CASES = {
                                                "max_tokens": 400, "hidden_units": [8],
                                                "dropout": 0.25},
                             {"dataset": "pang_lee_polarity", "limit": 120}),
+    # both vocabularies learnt from the training pairs, teacher-forced batches, and the test
+    # split decoded greedily and by beam search
+    "translation": ("seq2seq", {"units": 8, "embedding_dim": 4, "max_target_length": 10,
+                                "attention": "bahdanau"},
+                    {"dataset": "dates_to_iso", "limit": 120}),
+    # the vocabulary and counts from the training documents, sub-sampling, shrunk windows,
+    # noise words and the shuffle drawn from the seed each epoch, the held-out examples once
+    "word_embedding": ("word2vec", {"dimension": 8, "window": 2, "negatives": 2,
+                                    "vocabulary_size": 300, "min_count": 2},
+                       {"dataset": "wiki_sample", "limit": 12, "batch_size": 512}),
 }
 # GoogLeNet's training model (three heads, nine inception modules) takes ~12 s to trace on
 # 2 cores, per run; the GANs' and DANN's cases add two networks or a dataset to build each: they
@@ -87,7 +97,9 @@ CASES = {
 LONG = {"classification_with_aux", "gan", "image_translation", "image_translation_gan",
         "domain_adaptation", "multitask",  # multitask: Fashion-MNIST to load, ~10 s a run
         "episodic",  # fewshot_rotations to make from Fashion-MNIST and the digits
-        "transfer", "text_classification"}  # trained in tests/test_transfer.py, test_text_models.py
+        "transfer", "text_classification",  # trained in tests/test_transfer.py, test_text_models.py
+        "translation",
+        "word_embedding"}  # its test split decoded greedily and by beam search: graphs traced a run
 
 FRESH = textwrap.dedent("""
     import json, sys

@@ -61,19 +61,27 @@ def test_pretraining_table_app(tmp_path, capsys):
 def test_rbm_vs_sklearn_bench(tmp_path, capsys):
     bench = load_script("bench", "rbm_vs_sklearn")
     output = tmp_path / "rbm.json"
-    assert bench.main(["--limit", "640", "--rounds", "1", "--epochs", "1", "--units", "32",
-                       "--configs", "cd1,tf_loop", "--sklearn", "sklearn",
-                       "--output", str(output)]) == 0
+    assert bench.main(["--limit", "640", "--rounds", "1", "--epochs", "2", "--units", "32",
+                       "--configs", "plain,cd1,fit_floor,tf_loop", "--sklearn", "sklearn",
+                       "--profile", "--output", str(output)]) == 0
     report = json.loads(output.read_text())
     assert report["settings"]["keras_backend"] == "tensorflow"
     summary = report["summary"]
-    assert set(summary) == {"sklearn", "cd1", "tf_loop", "matmul"}
-    for name in ("sklearn", "cd1", "tf_loop"):
+    assert set(summary) == {"sklearn", "plain", "cd1", "fit_floor", "tf_loop", "matmul",
+                            "loop_parts"}
+    for name in ("sklearn", "plain", "cd1", "tf_loop"):
         assert summary[name]["samples_per_second"] > 0
         assert 0 < summary[name]["test_reconstruction_mse"] < 0.5
+        assert 0 < summary[name]["last_epoch_seconds"] <= 2 * summary[name]["seconds_per_epoch"]
+        assert summary[name]["cpu_seconds_per_epoch"] > 0
     assert summary["sklearn"]["speedup_vs_best_sklearn"] == 1.0
+    assert summary["tf_loop"]["time_vs_tf_loop"] == 1.0
+    assert summary["fit_floor"]["samples_per_second"] > 0
+    assert list(summary["loop_parts"]) == ["products", "activations", "sampling", "update"]
+    assert all(part["seconds_per_epoch"] > 0 for part in summary["loop_parts"].values())
     assert summary["matmul"]["tensorflow_gflops"] > 0
-    assert "floor" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "floor" in out and "bare loop up to" in out
     with pytest.raises(SystemExit) as exit_info:
         bench.main(["--configs", "cd9"])
     assert exit_info.value.code == 2

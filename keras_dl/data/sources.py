@@ -75,6 +75,8 @@ class DatasetInfo:
             dataset, whose `num_classes` is 0, the targets `y` too: `keras_dl.data.text`,
             `keras_dl.data.translation`); "array" for numbers (images, signals, sequences).
         splits: the split names `load` accepts for this dataset.
+        corpus: the examples are unlabelled documents (`y` is 0), for learning word vectors
+            (`keras_dl.data.text`: `wiki_sample`, `lee_background`).
     """
 
     name: str
@@ -92,6 +94,7 @@ class DatasetInfo:
     class_splits: dict | None = dataclasses.field(default=None, compare=False)
     modality: str = "array"
     splits: tuple = SPLITS
+    corpus: bool = False
 
     def available_offline(self) -> bool:
         """True when the data is on this machine and loads without a network."""

@@ -12,7 +12,10 @@ pairs = keras_dl.data.text.word_pairs("wordsim353")           # [(word, word, sc
   `head500.noblanks.cor` (250 English Wikipedia articles, already lower-cased, stop words
   removed and Porter-stemmed: "anarch", "philosophi"; tokens are its words as they are), and
   `lee_background`, `lee_background.cor` (300 Australian news articles, Lee et al. 2005;
-  tokenised here by `tokenize`). Each line of a file is one document: one token list.
+  tokenised here by `tokenize`). Each line of a file is one document: one token list. Both
+  are also datasets `load` / `load_numpy` know (`DatasetInfo.corpus`: the documents as
+  strings of space-separated tokens, `y` 0, every 20th document the test split), for
+  `keras-dl train word2vec` (`keras_dl.tasks.embedding`).
 - `pang_lee_polarity`, a dataset `load` / `load_numpy` know: gensim's
   `pang_lee_polarity.cor`, 200 movie-review sentences from Pang & Lee's sentence polarity
   data, 100 negative (label 0) and 100 positive (label 1). `x` holds the sentences as str
@@ -267,7 +270,35 @@ def context_pairs(encoded, window: int):
     return np.concatenate(centres), np.concatenate(contexts)
 
 
+# === The corpora as datasets (`load` / `load_numpy`: word2vec's `keras-dl train`) ==============
+
+CORPUS_TEST_EVERY = 20  # every 20th document is the test split (5 %), the others train
+
+
+def _load_corpus(name, split):
+    """A corpus's documents as str (tokens joined by single spaces), every
+    `CORPUS_TEST_EVERY`-th in the test split; `y` is 0 (no labels)."""
+    documents = [" ".join(tokens) for tokens in corpus(name)]
+    test = split == "test"
+    x = np.array([d for i, d in enumerate(documents) if (i % CORPUS_TEST_EVERY == 0) == test])
+    return x, np.zeros(len(x), dtype="int32")
+
+
+def _corpus_info(name, what):
+    filename = CORPORA[name][0]
+    return sources.DatasetInfo(
+        name=name, input_shape=(), num_classes=0, class_names=(),
+        source=f"{filename} in gensim's wheel: {what}, one document a line, no labels (every "
+        f"{CORPUS_TEST_EVERY}th document is the test split)",
+        how_to_get=GENSIM_HOW_TO_GET, _offline=_gensim_available,
+        _load=lambda split: _load_corpus(name, split), modality="text", corpus=True)
+
+
 DATASETS = {
+    "wiki_sample": _corpus_info("wiki_sample", "250 English Wikipedia articles, lower-cased, "
+                                "stop words removed, Porter-stemmed"),
+    "lee_background": _corpus_info("lee_background", "300 Australian news articles (Lee et al. "
+                                   "2005), tokenised by keras_dl.data.text.tokenize"),
     "pang_lee_polarity": sources.DatasetInfo(
         name="pang_lee_polarity",
         input_shape=(),

@@ -37,7 +37,8 @@ class ServedSignature:
         # inputs that must hold the same number of examples: all of them unless the export
         # recorded groups (`batch_groups`: an episode's support set and its queries)
         self.groups = [list(group) for group in groups] if groups else None
-        self.text_check = text_check  # (statistics function, max words or None): see _check_texts
+        # (statistics function, max tokens or None, "word" or "character"): see _check_texts
+        self.text_check = text_check
         self.input_specs = dict(function.structured_input_signature[1])
         self.output_names = tuple(function.structured_outputs)
         self._single = next(iter(self.input_specs)) if len(self.input_specs) == 1 else None
@@ -125,22 +126,22 @@ class ServedSignature:
         longer than the model reads (the export's `input_checks`: `Task.input_checks`)."""
         import tensorflow as tf
 
-        statistics, max_words = self.text_check
+        statistics, max_words, unit = self.text_check
         (name,) = statistics.structured_input_signature[1]
         found = statistics(**{name: tf.constant(np.asarray(texts).astype(str))})
         words, known = np.asarray(found["words"]), np.asarray(found["known_words"])
         for index, text in enumerate(np.asarray(texts).ravel()):
             shown = text if len(text) <= 60 else text[:57] + "..."
             if not words[index]:
-                raise ValueError(f"text {index} ({shown!r}) holds no word; the model takes text "
-                                 "of at least one word")
+                raise ValueError(f"text {index} ({shown!r}) holds no {unit}; the model takes "
+                                 f"text of at least one {unit}")
             if max_words is not None and words[index] > max_words:
-                raise ValueError(f"text {index} ({shown!r}) holds {words[index]} words; the "
+                raise ValueError(f"text {index} ({shown!r}) holds {words[index]} {unit}s; the "
                                  f"model reads at most {max_words}")
             if not known[index]:
-                raise ValueError(f"text {index} ({shown!r}): none of its {words[index]} word(s) "
-                                 "is in the model's vocabulary; give text in the language it "
-                                 "was trained on")
+                raise ValueError(f"text {index} ({shown!r}): none of its {words[index]} "
+                                 f"{unit}(s) is in the model's vocabulary; give text in the "
+                                 "language it was trained on")
 
     def check_inputs(self, inputs) -> np.ndarray:
         """The single input's batch (see `check_input`)."""
@@ -188,11 +189,13 @@ class ServedModel:
         checks = self.metadata.get("input_checks") or {}
         text_check = None
         if checks.get("signature") in self._loaded.signatures:  # a text model's
-            text_check = (self._loaded.signatures[checks["signature"]], checks.get("max_words"))
+            text_check = (self._loaded.signatures[checks["signature"]], checks.get("max_words"),
+                          checks.get("unit", "word"))
+        checked = checks.get("signatures", [SIGNATURE])  # a seq2seq model's: its translate ones
         groups = self.metadata.get("batch_groups") or {}
         self.signatures = {name: ServedSignature(name, function,
                                                  ranges if name == SIGNATURE else None,
-                                                 text_check if name == SIGNATURE else None,
+                                                 text_check if name in checked else None,
                                                  groups.get(name))
                            for name, function in self._loaded.signatures.items()}
         self.default = self.signatures[SIGNATURE]

@@ -13,18 +13,20 @@ so `p(v) = exp(-F(v)) / Z`.
 Training is contrastive divergence, CD-k (Hinton 2002), as lecture 003 spells out CD-1: sample
 `h⁰ ~ Q(h | v⁰)` from a training vector, reconstruct `v¹ ~ P(v | h⁰)`, compute `Q(h¹ | v¹)` (k
 Gibbs steps for CD-k), and move the weights by `ε(⟨v hᵀ⟩⁰ − ⟨v hᵀ⟩ᵏ)`, the biases by
-`ε(v⁰ − vᵏ)` and `ε(h⁰ − Q(hᵏ))`. The layer gets exactly that update out of any Keras optimizer
-by adding the loss
+`ε(v⁰ − vᵏ)` and `ε(h⁰ − Q(hᵏ))`. That update is the negative gradient of the free-energy gap
 
     F(v⁰) − F(stop_gradient(vᵏ))
 
-(averaged over the batch) whose gradient is the negative of the update with the positive
-statistics `Q(h⁰ | v⁰)` (the lower-variance choice of Hinton's practical guide, 2010);
+(averaged over the batch; `contrastive_divergence_loss`) with the positive statistics
+`Q(h⁰ | v⁰)` (the lower-variance choice of Hinton's practical guide, 2010);
 `positive_phase="samples"` uses the sampled `h⁰` instead, as the lecture's procedure writes it
-(the loss is then the energy `E(v⁰, h⁰)` in place of `F(v⁰)`). With `persistent=True` the
-negative chain is not restarted at the data but continues from where the previous batch left
-it (persistent CD, Tieleman 2008); its state, `chains` visible vectors, is a non-trainable
-variable of the layer.
+(the energy `E(v⁰, h⁰)` in place of `F(v⁰)`). Under `fit()` the layer does not differentiate
+the gap: it computes the update once, in one matrix product of the two phases
+(`keras_dl.layers.rbm_update`), and hands it to the compiled optimizer as the weights' gradient,
+so the learning rate, momentum and weight decay the user compiled with apply to it. With
+`persistent=True` the negative chain is not restarted at the data but continues from where the
+previous batch left it (persistent CD, Tieleman 2008); its state, `chains` visible vectors, is
+a non-trainable variable of the layer.
 
 The free-energy gap is a training surrogate, not a measure of quality (it is near zero for a
 model that has learned nothing as much as for a good one), so the layer never shows it. The
@@ -33,9 +35,11 @@ CD step's own reconstruction `P(v¹ | h⁰)`; under `evaluate()`, of the mean-fi
 `reconstruct(v)`. Its gradient is still the CD update, and only that. During training the
 layer also reports `reconstruction_error` and `pseudo_log_likelihood` (Bernoulli units: Besag's
 pseudo-likelihood estimated by flipping one random visible unit per example, as
-scikit-learn's `BernoulliRBM.score_samples` does, `D · log σ(F(ṽ) − F(v))`; higher is better).
-On the JAX backend, where Keras gives a layer no way to update metrics inside `fit`, only
-`loss` is logged; `keras_dl.evaluation.pseudo_log_likelihood` computes the other afterwards.
+scikit-learn's `BernoulliRBM.score_samples` does, `D · log σ(F(ṽ) − F(v))`; higher is better),
+the latter on the first `MONITORED_BATCHES` batches of each epoch only (Keras resets the
+layer's metrics when an epoch starts), not at every step. On the JAX backend, where Keras gives
+a layer no way to update metrics inside `fit`, only `loss` is logged;
+`keras_dl.evaluation.pseudo_log_likelihood` computes the other afterwards.
 
 Called on its own, the layer maps visible vectors to hidden probabilities `Q(h = 1 | v)`, which
 is what an RBM model serves and what a DBN passes up.
@@ -48,6 +52,8 @@ import numbers
 import keras
 import numpy as np
 from keras import ops
+
+from keras_dl.layers.rbm_update import TrainingMean, attach_gradients, cd_statistics
 
 VISIBLE_TYPES = ("bernoulli", "gaussian")
 POSITIVE_PHASES = ("probabilities", "samples")
@@ -63,16 +69,6 @@ def _concrete(x):
         return np.asarray(x)
     except Exception:  # a traced tensor (tf.function, jax.jit) has no value yet
         return None
-
-
-class _TrainingMean(keras.metrics.Mean):
-    """A mean that reads NaN (no value) when nothing was accumulated, e.g. under `evaluate()`,
-    where the layer updates no metrics (its inference path must stay free of side effects,
-    since it is also what a SavedModel serves)."""
-
-    def result(self):
-        return ops.where(self.count > 0, self.total / ops.maximum(self.count, 1.0),
-                         ops.convert_to_tensor(float("nan"), self.dtype))
 
 
 @keras.saving.register_keras_serializable(package="keras_dl")
@@ -114,6 +110,9 @@ class RBM(keras.layers.Layer):
         training restricted Boltzmann machines", UTML TR 2010-003.
     """
 
+    # the pseudo-likelihood is estimated on this many batches at the start of each epoch
+    MONITORED_BATCHES = 8
+
     def __init__(self, units, visible="bernoulli", k=1, persistent=False, chains=64,
                  positive_phase="probabilities", sample_chain_visible=True,
                  kernel_initializer=None, seed=None, **kwargs):
@@ -149,10 +148,10 @@ class RBM(keras.layers.Layer):
         # the layer keeps none, and `fit` logs just `loss`, which is the reconstruction error.
         tracked = keras.backend.backend() != "jax"
         self.reconstruction_tracker = (
-            _TrainingMean(name="reconstruction_error") if tracked else None)
+            TrainingMean(name="reconstruction_error") if tracked else None)
         # the flip-one-unit pseudo-likelihood is defined for binary units only
         self.pseudo_likelihood_tracker = (
-            _TrainingMean(name="pseudo_log_likelihood")
+            TrainingMean(name="pseudo_log_likelihood")
             if tracked and visible == "bernoulli" else None)
 
     def build(self, input_shape):
@@ -344,25 +343,36 @@ class RBM(keras.layers.Layer):
         return ops.cast(visible_units, v.dtype) * ops.log_sigmoid(gap)
 
     def call(self, inputs, training=None):
-        hidden = ops.sigmoid(self._hidden_preactivation(inputs))
         if not training:
+            hidden = ops.sigmoid(self._hidden_preactivation(inputs))
             reconstruction = self._visible_mean(hidden)
             self.add_loss(ops.mean(ops.square(inputs - reconstruction)))
             return hidden
-        phase = self.contrastive_divergence(inputs)
+        v = ops.convert_to_tensor(inputs, self.compute_dtype)
+        phase = self.contrastive_divergence(v)
         if self.persistent:
             self.persistent_chains.assign(phase["negative_visible"])
-        gap = self.contrastive_divergence_loss(inputs, phase)
+        positive = (phase["positive_hidden"] if self.positive_phase == "probabilities"
+                    else phase["hidden_sample"])
+        update = cd_statistics(v, positive, phase["negative_visible"], phase["negative_hidden"])
         reconstruction_error = ops.stop_gradient(
-            ops.mean(ops.square(inputs - phase["reconstruction"])))
-        # The gradient is the CD update (the gap's); the value shown is the reconstruction
-        # error, since the gap says nothing about how good the model is.
-        self.add_loss(gap - ops.stop_gradient(gap) + reconstruction_error)
+            ops.mean(ops.square(v - phase["reconstruction"])))
+        # The value shown is the reconstruction error (the free-energy gap says nothing about
+        # how good the model is); the gradient, minus the CD update computed once above, is
+        # what the compiled optimizer applies.
+        self.add_loss(attach_gradients(
+            reconstruction_error, [self.kernel, self.visible_bias, self.hidden_bias],
+            [-u for u in update]))
         if self.reconstruction_tracker is not None:
             self.reconstruction_tracker.update_state(reconstruction_error)
         if self.pseudo_likelihood_tracker is not None:
-            self.pseudo_likelihood_tracker.update_state(ops.stop_gradient(
-                self._pseudo_log_likelihood(inputs, phase["positive_preactivation"])))
+            tracker = self.pseudo_likelihood_tracker
+            # Keras resets the layer's metrics at the start of every epoch, so the estimate
+            # is taken on the epoch's first few batches, not every step.
+            ops.cond(tracker.count < self.MONITORED_BATCHES,
+                     lambda: tracker.update_state(ops.stop_gradient(ops.mean(
+                         self._pseudo_log_likelihood(v, phase["positive_preactivation"])))),
+                     lambda: None)
         return phase["positive_hidden"]
 
     def compute_output_shape(self, input_shape):

@@ -20,6 +20,7 @@ from keras_dl.models import (  # noqa: F401  (registration side effect)
     prototypical,
     resnet,
     rnn,
+    seq2seq,
     squeezenet,
     transfer,
     stacked_autoencoders,
@@ -27,6 +28,7 @@ from keras_dl.models import (  # noqa: F401  (registration side effect)
     vae,
     vgg,
     wide_resnets,
+    word2vec,
 )
 from keras_dl.models.dbn import dbn as dbn_builder
 from keras_dl.models.dbn import rbm as rbm_builder

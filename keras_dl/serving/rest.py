@@ -72,7 +72,14 @@ def parse_body(raw: bytes, max_depth: int):
 
 
 def _json_ready(array):
+    array = np.asarray(array)
+    if array.dtype.kind in "OS":  # strings (a translation) come out of TensorFlow as bytes
+        return np.vectorize(_text, otypes=[object])(array).tolist()
     return array.tolist()
+
+
+def _text(value):
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _rest_predict(server, name, version, body):

@@ -15,6 +15,7 @@ from keras_dl import registry
 from keras_dl.tasks.adversarial import adversarial
 from keras_dl.tasks.base import Task, uses_logits
 from keras_dl.tasks.domain_adaptation import DomainAdaptation
+from keras_dl.tasks.embedding import WordEmbedding
 from keras_dl.tasks.episodic import Episodic
 from keras_dl.tasks.classification import (
     AuxiliaryClassification,
@@ -25,6 +26,7 @@ from keras_dl.tasks.gan import GAN
 from keras_dl.tasks.image_translation import ImageTranslation, ImageTranslationGAN
 from keras_dl.tasks.multitask import Multitask
 from keras_dl.tasks.reconstruction import Reconstruction
+from keras_dl.tasks.seq2seq import Translation
 from keras_dl.tasks.text_classification import TextClassification
 from keras_dl.tasks.transfer import Transfer
 from keras_dl.tasks.unsupervised import Unsupervised, VariationalAutoencoder
@@ -45,7 +47,8 @@ def register_task(task: Task) -> Task:
 for _task in (Classification(), AuxiliaryClassification(), PretrainedClassification(),
               Reconstruction(), Unsupervised(), VariationalAutoencoder(), GAN(),
               ImageTranslation(), ImageTranslationGAN(), DomainAdaptation(), Episodic(),
-              Transfer(), Multitask(), TextClassification()):
+              Transfer(), Multitask(), TextClassification(), Translation(),
+              WordEmbedding()):
     register_task(_task)
 
 
@@ -100,8 +103,10 @@ __all__ = [
     "Task",
     "TextClassification",
     "Transfer",
+    "Translation",
     "Unsupervised",
     "VariationalAutoencoder",
+    "WordEmbedding",
     "adversarial",
     "for_config",
     "for_model",

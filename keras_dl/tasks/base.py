@@ -51,6 +51,10 @@ class Task(abc.ABC):
             (`label_names`: one head per task, `keras_dl.data.multitask`), and only on those.
         text: whether its models take raw strings and train on text datasets
             (`DatasetInfo.modality == "text"`), and only on those (`keras_dl.models.text`).
+        corpus: whether it trains on corpora (`DatasetInfo.corpus`: unlabelled documents,
+            `keras_dl.data.text`), and only on those (word2vec: `keras_dl.tasks.embedding`).
+        text_pairs: whether it trains on text datasets that pair each text with a target
+            text (no classes: `dates_to_iso`), and only on those (`keras_dl.tasks.seq2seq`).
     """
 
     name: str = ""
@@ -68,6 +72,8 @@ class Task(abc.ABC):
     few_shot: bool = False
     label_sets: bool = False
     text: bool = False
+    corpus: bool = False
+    text_pairs: bool = False
 
     # === Feeding =================================================================================
 
@@ -112,6 +118,10 @@ class Task(abc.ABC):
         """Set what `model` learns from its training inputs `x` outside gradient descent,
         before `fit` (`keras_dl.training.preparation.before_fit`): a text model's vocabulary.
         The default learns nothing."""
+
+    def adapt_targets(self, model: keras.Model, y) -> None:
+        """Set what `model` learns from its training targets `y` before `fit`, after `adapt`
+        (a seq2seq model's target vocabulary). The default learns nothing."""
 
     # === Compiling and monitoring ================================================================
 

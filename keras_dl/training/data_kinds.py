@@ -28,12 +28,25 @@ class DataKind:
     allowed_models: Callable[[], str] | None = None
 
 
+def _models_of_kind(task_flag: str) -> str:
+    from keras_dl import tasks
+
+    return ", ".join(name for name in registry.list_models()
+                     if getattr(tasks.for_model(name), task_flag))
+
+
 def _labels(info) -> str:
     names = getattr(info, "label_names", None) or ()
     return f"{len(names)} labels ({', '.join(names)})"
 
 
 KINDS = (
+    DataKind(lambda info: bool(getattr(info, "corpus", False)), "corpus",
+             "dataset {dataset} is a corpus of unlabelled documents, for word embeddings; "
+             "model {model} is {task} (allowed: {allowed})",
+             "model {model} learns word vectors from a corpus; dataset {dataset} is no corpus "
+             "(allowed: {allowed})",
+             allowed_models=lambda: _models_of_kind("corpus")),
     DataKind(lambda info: getattr(info, "target_shape", None) is not None, "image_targets",
              "dataset {dataset} pairs each image with a target image, for image-to-image "
              "models; model {model} is {task}",
@@ -54,6 +67,14 @@ KINDS = (
              "{model} is {task}",
              "model {model} learns several tasks at once; dataset {dataset} has one label "
              "set (allowed: {allowed})"),
+    DataKind(lambda info: (getattr(info, "modality", "array") == "text"
+                           and not getattr(info, "corpus", False) and not info.num_classes),
+             "text_pairs",
+             "dataset {dataset} pairs texts with texts (translation), for sequence-to-sequence "
+             "models; model {model} is {task} (allowed: {allowed})",
+             "model {model} translates texts into texts; dataset {dataset} holds no text pairs "
+             "(allowed: {allowed})",
+             allowed_models=lambda: _models_of_kind("text_pairs")),
     DataKind(lambda info: getattr(info, "modality", "array") == "text", "text",
              "dataset {dataset} holds texts (strings), for text models; model {model} is "
              "{task} (allowed: {allowed})",

@@ -123,6 +123,7 @@ def before_fit(model, fit_model, config: dict, data: RunData, *, work_dir: Path 
     task = tasks.for_config(config)
     task.check_inputs(model, data.x_fit)
     task.adapt(model, data.x_fit)  # a text model's vocabulary, from the training split alone
+    task.adapt_targets(model, data.y_fit)  # a seq2seq model's target vocabulary
     if not config.get("pretraining"):
         return
     from keras_dl.training import pretraining
