@@ -177,3 +177,22 @@ def test_declared_default_params_match_the_built_u_net():
     assert tuple(generator.outputs[0].shape[1:]) == (28, 28, 1)
     for name in ("pix2pix", "unet_translation"):
         assert keras_dl.model_info(name).default_params == generator.count_params(), name
+
+
+@pytest.mark.apps
+def test_keras_dl_tune_searches_pix2pix_by_val_loss(tmp_path, capsys):
+    """Catches a search that cannot build, train or rank the GAN pair: `keras-dl tune pix2pix`
+    runs two trials from the registered search space, ranks them by the generator's
+    validation loss and saves the best generator."""
+    code, out, err = run_cli(capsys, "tune", "pix2pix", "--dataset", "fashion_mnist_edges",
+                             "--max-trials", "2", "--epochs", "1", "--limit", "128",
+                             "--objective", "val_loss", "--set", "depth=2",
+                             "--dir", tmp_path / "search")
+    assert code == 0, err
+    table = out[out.index("rank  trial"):].splitlines()[1:3]  # the ranking after the search
+    scores = [float(line.split()[2]) for line in table]
+    assert len(scores) == 2 and scores[0] <= scores[1], out
+    best = keras.models.load_model(tmp_path / "search" / "best" / "model.keras")
+    assert tuple(best.outputs[0].shape[1:]) == (28, 28, 1)
+    assert "filters" in json.loads(
+        (tmp_path / "search" / "best" / "hyperparameters.json").read_text())
