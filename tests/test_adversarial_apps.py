@@ -43,3 +43,15 @@ def test_bad_options_are_one_line_and_exit_2(argv, message, tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert message in error and len(error.splitlines()) == 1, error
     assert not (tmp_path / "out").exists()
+
+
+def test_adversarial_examples_trains_with_pgd_when_asked(tmp_path):
+    """Catches `--train-attack pgd` not reaching the training (the runs recorded as FGSM
+    training) or failing inside it."""
+    results = load_app("adversarial_examples").main(
+        ["--epochs", "1", "--limit", "200", "--attack-examples", "20", "--eps", "0.1",
+         "--pgd-steps", "2", "--train-attack", "pgd", "--output", str(tmp_path)])
+    runs = json.loads((tmp_path / "results.json").read_text())["runs"]
+    for name in ("maxout_mlp_adversarial", "lenet5_adversarial"):
+        assert runs[name]["adversarial_training"].startswith("pgd:eps=0.25"), runs[name]
+    assert results["train_attack"] == "pgd"
