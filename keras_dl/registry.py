@@ -74,8 +74,8 @@ class ModelInfo:
             `batch_size`, `optimizer`, `weight_decay`) drawn from a KerasTuner
             `HyperParameters` object.
         smoke_kwargs: keyword arguments that build a tiny instance, used by the model contract.
-        train_defaults: `epochs`, `batch_size`, `learning_rate` that `keras-dl train` uses when
-            not given.
+        train_defaults: `epochs`, `batch_size`, `learning_rate`, `optimizer` that `keras-dl
+            train` uses when not given (else 10, 64, 1e-3, adam).
         description: the first line of the builder's docstring.
         task: the name of its task (`TASKS`; `keras_dl.tasks.for_model(name)` gives the
             `Task` object).

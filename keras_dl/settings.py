@@ -207,8 +207,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("learning_rate", None, "initial learning rate (default: the model's)",
             check=_learning_rate, flag="--lr", cli_type=cli_positive_float, metavar="LR",
             tunable=True),
-    Setting("optimizer", "adam", "adam (default), sgd, momentum or nesterov (SGD with momentum "
-            "0.9), adagrad, adadelta or rmsprop",
+    Setting("optimizer", None, "adam, sgd, momentum or nesterov (SGD with momentum 0.9), "
+            "adagrad, adadelta or rmsprop (default: the model's; adam for most)",
             choices=OPTIMIZERS, tunable=True),
     Setting("weight_decay", 0.0, "decoupled weight decay: each step every weight shrinks by "
             "learning rate x WD (default 0: none; with adam that is AdamW)",

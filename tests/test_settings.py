@@ -128,3 +128,12 @@ def test_the_clis_other_choices_agree_with_the_library():
 
     assert cli_parser.STRATEGIES == distribute.STRATEGIES
     assert cli_parser.TUNERS == tuning.TUNERS and cli_parser.OBJECTIVES == tuple(tuning.OBJECTIVES)
+
+
+def test_the_optimizer_default_is_the_models_and_a_given_one_wins():
+    """Catches a registered optimizer default that `keras-dl train` ignores (word2vec trains
+    with word2vec's plain SGD unless told otherwise), or one that overrides the user's."""
+    assert training.resolve_config("mlp", dataset="digits")["optimizer"] == "adam"
+    assert training.resolve_config("word2vec", dataset="wiki_sample")["optimizer"] == "sgd"
+    assert training.resolve_config("word2vec", dataset="wiki_sample",
+                                   optimizer="adam")["optimizer"] == "adam"

@@ -258,7 +258,7 @@ def _check_sample(sample):
     },
     smoke_kwargs={"vocabulary": SMOKE_VOCABULARY, "dimension": 4, "window": 2,
                   "negatives": 2},
-    train_defaults={"epochs": 5, "batch_size": 1024, "learning_rate": 0.025},
+    train_defaults={"epochs": 5, "batch_size": 1024, "learning_rate": 0.025, "optimizer": "sgd"},
     default_params=4_020_201,
 )
 def word2vec(

@@ -11,7 +11,7 @@ from keras_dl.settings import SETTINGS, TrainConfig
 from keras_dl.training import data_kinds
 from keras_dl.training.init_from import init_model_file
 
-FALLBACK_DEFAULTS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3}
+FALLBACK_DEFAULTS = {"epochs": 10, "batch_size": 64, "learning_rate": 1e-3, "optimizer": "adam"}
 DEFAULT_PRETRAIN_EPOCHS = 5
 DEFAULT_PRETRAIN_LEARNING_RATE = 0.01
 
