@@ -158,6 +158,15 @@ def strategy(kind: str = "auto", gpus=None, timeouts: Timeouts | None = None):
 
     if kind not in STRATEGIES:
         raise ValueError(f"unknown strategy {kind!r}; allowed: {', '.join(STRATEGIES)}")
+    import keras
+
+    backend = keras.backend.backend()
+    if backend != "tensorflow":  # tf.distribute drives TensorFlow's fit only
+        if kind in ("mirrored", "multiworker") or gpus:
+            raise ValueError(f"--strategy {kind}{' with GPUs' if gpus else ''} needs the "
+                             f"TensorFlow backend (tf.distribute); on the {backend} backend "
+                             f"the allowed strategies are none and auto (one device)")
+        return tf.distribute.get_strategy()
     if kind == "auto":
         if cluster_size() > 1:
             kind = "multiworker"

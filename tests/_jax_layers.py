@@ -8,8 +8,10 @@ backend, "ok" or the error for each case, and the RBM's training figures.
 
     KERAS_BACKEND=jax python tests/_jax_layers.py
 
-`jax_report()` runs it once per test process, for tests/test_layer_contract.py and
-tests/test_jax_backend.py alike.
+`jax_report()` runs it once per test process, for tests/test_layer_contract.py,
+tests/test_jax_backend.py and tests/test_jax_models.py alike: before it, TensorFlow's
+reference of the representative models `JAX_MODELS` is written (tests/_jax_models.py) and the
+same process checks them on JAX (no process of their own: the default suite's budget).
 """
 
 import functools
@@ -21,13 +23,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# A classifier trained through a jit-compiled step, and a text model, which must refuse JAX.
+JAX_MODELS = ("mlp", "bow_classifier")
+
 
 @functools.lru_cache(maxsize=None)
 def jax_report() -> dict:
     """The report of this script run on JAX (CPU) in a fresh process."""
-    environment = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run([sys.executable, __file__], capture_output=True, text=True,
-                          env=environment, timeout=300)
+    import tempfile
+
+    from _jax_models import reference
+
+    with tempfile.TemporaryDirectory(prefix="keras_dl_jax_") as directory:
+        reference(Path(directory), JAX_MODELS)  # this process's backend: TensorFlow
+        environment = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+                       "KERAS_DL_JAX_REFERENCE": directory}
+        done = subprocess.run([sys.executable, __file__], capture_output=True, text=True,
+                              env=environment, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -82,8 +94,15 @@ def main():
         except Exception as error:  # reported, so that one failure does not hide others
             lines = str(error).strip().splitlines() or [""]
             results[case.id] = f"{type(error).__name__}: {lines[0]}"
+    models = {}
+    if os.environ.get("KERAS_DL_JAX_REFERENCE"):
+        from _jax_models import check_model
+
+        models = {name: check_model(name, Path(os.environ["KERAS_DL_JAX_REFERENCE"]))
+                  for name in JAX_MODELS}
     print(json.dumps({"backend": keras.backend.backend(), "results": results,
-                      "rbm": rbm_learns(), "gradient_reversal": gradient_reversal_backward()}))
+                      "rbm": rbm_learns(), "gradient_reversal": gradient_reversal_backward(),
+                      "models": models}))
 
 
 if __name__ == "__main__":

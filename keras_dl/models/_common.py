@@ -85,6 +85,16 @@ def check_units(name, values):
     return tuple(check_positive_int(f"{name} entries", v) for v in values)
 
 
+def require_tensorflow(model: str, reason: str) -> None:
+    """Raise `RuntimeError` when Keras runs on another backend than TensorFlow, naming the
+    model and `reason` (what of it is TensorFlow's alone), so that it fails when built rather
+    than deep inside a call."""
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise RuntimeError(f"model {model!r} needs the TensorFlow backend (KERAS_BACKEND="
+                           f"tensorflow), not {backend!r}: {reason}")
+
+
 def check_input_shape(input_shape, rank=None):
     """A tuple of positive ints (of `rank` entries when given); `ValueError` otherwise."""
     try:

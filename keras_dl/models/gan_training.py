@@ -105,6 +105,10 @@ class GANTrainer(keras.Model):
         are built at once, so a restored backup finds their slots. The generator is compiled
         with `generator_optimizer` (one object: saved once, under the generator, and found
         there again by a `.keras` file's loading)."""
+        if keras.backend.backend() == "jax":
+            # Keras' JAX trainer carries one optimizer's state through its compiled step; the
+            # generator's optimizer is a second one, so the steps run eagerly (`train_step`)
+            kwargs["run_eagerly"] = True
         super().compile(optimizer=optimizer, **kwargs)
         self.generator_optimizer = keras.optimizers.get(generator_optimizer)
         if getattr(self.generator, "optimizer", None) is not self.generator_optimizer:
@@ -167,36 +171,92 @@ class GANTrainer(keras.Model):
     def discriminator_step(self, images, labels=None):
         """One update of the discriminator (the generator's weights are not touched):
         `{"d_loss", "real_score", "fake_score"}` before the update."""
-        import tensorflow as tf  # the TF backend's autodiff
-
         fakes = self._generate(images, labels)
-        with tf.GradientTape() as tape:
+
+        def losses():
             real_logits = self._discriminate(images, labels)
             fake_logits = self._discriminate(ops.stop_gradient(fakes), labels)
-            loss = discriminator_loss(real_logits, fake_logits)
-        weights = self.discriminator.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
-        return {"d_loss": loss, "real_score": ops.mean(ops.sigmoid(real_logits)),
-                "fake_score": ops.mean(ops.sigmoid(fake_logits))}
+            return {"d_loss": discriminator_loss(real_logits, fake_logits),
+                    "real_score": ops.mean(ops.sigmoid(real_logits)),
+                    "fake_score": ops.mean(ops.sigmoid(fake_logits))}
+
+        return self.descend(losses, "d_loss", self.discriminator, self.optimizer)
 
     def generator_step(self, images, labels=None):
         """One update of the generator against the current discriminator (whose weights are
         not touched), on as many samples as `images` holds: `{"g_loss"}` before the update."""
-        import tensorflow as tf
-
-        with tf.GradientTape() as tape:
+        def losses():
             fake_logits = self._discriminate(self._generate(images, labels), labels)
-            loss = generator_loss(fake_logits, self.gan_loss)
-        weights = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
-        return {"g_loss": loss}
+            return {"g_loss": generator_loss(fake_logits, self.gan_loss)}
+
+        return self.descend(losses, "g_loss", self.generator, self.generator_optimizer)
+
+    def descend(self, losses, key, network, optimizer) -> dict:
+        """One step of `optimizer` on `network`'s trainable weights down the gradient of
+        `losses()[key]` (`losses`: a function returning a dict of values, computed in training
+        mode); returns the values, as they were before the step. The backend's autodiff:
+        TensorFlow's tape, or on JAX `jax.grad` of `losses` with the weights as its argument
+        (a `StatelessScope`; what the call assigns besides, such as batch-norm statistics
+        and random seeds, is assigned afterwards)."""
+        weights = network.trainable_variables
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            with tf.GradientTape() as tape:
+                values = losses()
+            optimizer.apply_gradients(zip(tape.gradient(values[key], weights), weights))
+            return values
+        if backend != "jax":
+            raise RuntimeError(f"GAN training runs on the TensorFlow or JAX backend, not "
+                               f"{backend!r}")
+        import jax
+
+        chosen = {id(w) for w in weights}
+        others = [v for v in (*self.generator.variables, *self.discriminator.variables,
+                              self.noise_seed.state) if id(v) not in chosen]
+
+        def pure(values_of_weights):
+            with keras.StatelessScope(state_mapping=list(zip(weights, values_of_weights))
+                                      ) as scope:
+                values = losses()
+            return values[key], (values, [scope.get_current_value(v) for v in others])
+
+        gradients, (values, updates) = jax.grad(pure, has_aux=True)([w.value for w in weights])
+        for variable, value in zip(others, updates):
+            if value is not None:
+                variable.assign(value)
+        optimizer.apply_gradients(zip(gradients, weights))
+        return values
 
     def _record(self, values):
         for key, value in values.items():
             self.trackers[key].update_state(value)
         return {key: tracker.result() for key, tracker in self.trackers.items()}
 
-    def train_step(self, data):
+    def train_step(self, *arguments):
+        if keras.backend.backend() != "jax":
+            return self.alternating_step(*arguments)
+        # Keras' JAX trainer hands over its state and takes it back: the variables are set
+        # from it, the step runs eagerly on them, and the state is read back from them
+        state, data = arguments
+        self._set_jax_state(state, self.trainable_variables, self.non_trainable_variables,
+                            self.optimizer.variables, self.metrics_variables)
+        logs = self.alternating_step(data)
+        return logs, self._values(self.trainable_variables, self.non_trainable_variables,
+                                  self.optimizer.variables, self.metrics_variables)
+
+    def _set_jax_state(self, state, *variable_lists):
+        for values, variables in zip(state, variable_lists):
+            for variable, value in zip(variables, values):
+                variable.assign(value)
+
+    @staticmethod
+    def _values(*variable_lists):
+        return tuple([variable.value for variable in variables] for variables in variable_lists)
+
+    def alternating_step(self, data):
+        """A discriminator step then a generator step on one batch; the running logs."""
         images, labels = self._unpack(data)
         if self._follow_learning_rate:
             # assigned to the rate's variable (the property's setter would track a new one)
@@ -205,7 +265,18 @@ class GANTrainer(keras.Model):
         values.update(self.generator_step(images, labels))
         return self._record(values)
 
-    def test_step(self, data):
+    def test_step(self, *arguments):
+        if keras.backend.backend() != "jax":
+            return self.scores(*arguments)
+        state, data = arguments  # as in train_step
+        self._set_jax_state(state, self.trainable_variables, self.non_trainable_variables,
+                            self.metrics_variables)
+        logs = self.scores(data)
+        return logs, self._values(self.trainable_variables, self.non_trainable_variables,
+                                  self.metrics_variables)
+
+    def scores(self, data):
+        """The losses and scores of one batch, in inference mode; the running logs."""
         images, labels = self._unpack(data)
         real_logits = self._discriminate(images, labels, training=False)
         fake_logits = self._discriminate(self._generate(images, labels, training=False),

@@ -120,15 +120,11 @@ class Pix2PixTrainer(GANTrainer):
     def generator_step(self, targets, inputs):
         """One update of the generator on `adversarial + l1_weight · L1` against the current
         discriminator (whose weights are not touched): the losses before the update."""
-        import tensorflow as tf  # the TF backend's autodiff
-
-        with tf.GradientTape() as tape:
+        def losses():
             fakes = self._generate(targets, inputs)
-            losses = self.generator_losses(self._discriminate(fakes, inputs), fakes, targets)
-        weights = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(
-            zip(tape.gradient(losses["g_loss"], weights), weights))
-        return losses
+            return self.generator_losses(self._discriminate(fakes, inputs), fakes, targets)
+
+        return self.descend(losses, "g_loss", self.generator, self.generator_optimizer)
 
     def generator_losses(self, fake_logits, fakes, targets) -> dict:
         """`{"g_loss", "adversarial_loss", "l1_loss"}`: `gan_weight · adversarial +
@@ -138,7 +134,7 @@ class Pix2PixTrainer(GANTrainer):
         return {"g_loss": self.gan_weight * adversarial + self.l1_weight * l1,
                 "adversarial_loss": adversarial, "l1_loss": l1}
 
-    def test_step(self, data):
+    def scores(self, data):
         targets, inputs = self._unpack(data)
         fakes = self._generate(targets, inputs, training=False)
         real_logits = self._discriminate(targets, inputs, training=False)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from keras_dl.models._common import check_choice, check_positive_int
+from keras_dl.models._common import check_choice, check_positive_int, require_tensorflow
 from keras_dl.models.rnn import CELLS
 from keras_dl.registry import register_model
 
@@ -215,6 +215,8 @@ def seq2seq(
     if target_vocabulary is not None:
         target_vocabulary = [START, END, *target_vocabulary]
 
+    require_tensorflow(name, "its inputs are texts (string tensors) that TextVectorization "
+                       "turns into token ids, and only TensorFlow has string tensors")
     source = keras.Input(shape=(), dtype="string", name=SOURCE)
     target = keras.Input(shape=(), dtype="string", name=TARGET)
     source_ids = _vectorizer(tokens, source_max_tokens, max_source_length, source_vocabulary,

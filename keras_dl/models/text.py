@@ -31,6 +31,7 @@ import keras
 
 from keras_dl.models._common import (
     check_choice,
+    require_tensorflow,
     check_fraction,
     check_positive_int,
     check_units,
@@ -73,8 +74,14 @@ def _check_vocabulary(vocabulary, max_tokens, reserved):
     return list(vocabulary)
 
 
-def _text_input(input_shape):
+# Why a text model runs on TensorFlow only: JAX has no string tensors.
+STRINGS_NEED_TENSORFLOW = ("its input is raw text (a string tensor) that TextVectorization "
+                           "turns into word ids, and only TensorFlow has string tensors")
+
+
+def _text_input(input_shape, model):
     _check_input_shape(input_shape)
+    require_tensorflow(model, STRINGS_NEED_TENSORFLOW)
     return keras.Input(shape=(), dtype="string", name=INPUT_NAME)
 
 
@@ -163,7 +170,7 @@ def bow_classifier(
     vocabulary = _check_vocabulary(vocabulary, max_tokens, reserved=1)
     hidden_units = check_units("hidden_units", hidden_units)
     dropout = check_fraction("dropout", dropout)
-    inputs = _text_input(input_shape)
+    inputs = _text_input(input_shape, "bow_classifier")
     vectorize = keras.layers.TextVectorization(
         max_tokens=max_tokens, standardize=STANDARDIZE, split=SPLIT, ngrams=ngrams,
         output_mode="multi_hot" if output_mode == "multi_hot" else "count",
@@ -297,7 +304,7 @@ def text_rnn_classifier(
                         ("trainable_embedding", trainable_embedding)):
         if not isinstance(value, bool):
             raise ValueError(f"{flag} must be True or False, got {value!r}")
-    inputs = _text_input(input_shape)
+    inputs = _text_input(input_shape, "text_rnn_classifier")
     x = keras.layers.TextVectorization(
         max_tokens=max_tokens, standardize=STANDARDIZE, split=SPLIT, output_mode="int",
         output_sequence_length=max_length, vocabulary=vocabulary, name=VECTORIZER)(inputs)

@@ -43,7 +43,12 @@ import keras
 from keras import ops
 
 from keras_dl.data.skipgrams import MODES, PAD
-from keras_dl.models._common import check_bool, check_choice, check_positive_int
+from keras_dl.models._common import (
+    check_bool,
+    check_choice,
+    check_positive_int,
+    require_tensorflow,
+)
 from keras_dl.registry import register_model
 
 INPUT_NAME = "word"
@@ -326,6 +331,8 @@ def word2vec(
         raise ValueError(f"vocabulary_size {vocabulary_size} differs from the {len(vocabulary)} "
                          "words of vocabulary; give one of them")
     size = len(vocabulary) if vocabulary else vocabulary_size or DEFAULT_VOCABULARY_SIZE
+    require_tensorflow(name, "its input is a word (a string tensor) that a StringLookup turns "
+                       "into an id, and only TensorFlow has string tensors")
     inputs = keras.Input(shape=(), dtype="string", name=INPUT_NAME)
     ids = keras.layers.StringLookup(vocabulary=vocabulary, num_oov_indices=1, mask_token=None,
                                     max_tokens=None if vocabulary else size + 1,

@@ -51,17 +51,29 @@ class TransferTraining(keras.Model):
     def call(self, inputs, training=None):
         return self.head(self.trunk(inputs, training=False), training=training)
 
-    def train_step(self, data):
+    def train_step(self, *arguments):
+        if keras.backend.backend() == "jax":
+            return self._stateless_train_step(*arguments)
         weights = self.trunk.trainable_variables
         before = [ops.copy(weight.value) for weight in weights]
-        logs = super().train_step(data)
+        logs = super().train_step(*arguments)
         rate = self.trunk_rate.value
         for weight, old in zip(weights, before):
-            new = weight.value
-            weight.assign(ops.where(ops.equal(rate, 1.0), new,
-                                    ops.where(ops.equal(rate, 0.0), old,
-                                              old + ops.cast(rate, old.dtype) * (new - old))))
+            weight.assign(_blend(old, weight.value, rate))
         return logs
+
+    def _stateless_train_step(self, state, data):
+        """The same on Keras' JAX trainer, whose step takes and returns the variables' values
+        (trainable, non-trainable, optimizer's, metrics'): the trunk's new values blended
+        with the old ones in the returned state."""
+        logs, (trainable, non_trainable, *rest) = super().train_step(state, data)
+        rate = non_trainable[[id(v) for v in self.non_trainable_variables].index(
+            id(self.trunk_rate))]
+        trunk = {id(weight) for weight in self.trunk.trainable_variables}
+        trainable = [_blend(old, new, rate) if id(variable) in trunk else new
+                     for variable, old, new in zip(self.trainable_variables, state[0],
+                                                   trainable)]
+        return logs, (trainable, non_trainable, *rest)
 
     def get_config(self):
         return {"name": self.name, "trunk_rate": float(ops.convert_to_numpy(self.trunk_rate)),
@@ -74,6 +86,13 @@ class TransferTraining(keras.Model):
         trunk = keras.saving.deserialize_keras_object(config.pop("trunk"))
         head = keras.saving.deserialize_keras_object(config.pop("head"))
         return cls(trunk, head, **config)
+
+
+def _blend(old, new, rate):
+    """`old + rate × (new − old)`, exactly `old` at rate 0 and `new` at rate 1."""
+    return ops.where(ops.equal(rate, 1.0), new,
+                     ops.where(ops.equal(rate, 0.0), old,
+                               old + ops.cast(rate, old.dtype) * (new - old)))
 
 
 def trunk_rate(epoch: int, head_epochs: int, finetune_rate: float) -> float:
