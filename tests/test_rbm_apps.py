@@ -42,8 +42,10 @@ def test_pretraining_table_app(tmp_path, capsys):
     from keras_dl.training import pretraining
 
     app = load_app("pretraining_table")
-    assert app.main(["--quick", "--dataset", "digits", "--output", str(tmp_path)]) == 0
+    assert app.main(["--quick", "--dataset", "digits", "--seeds", "3,4", "--lr-grid",
+                     "1e-3,3e-3", "--output", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
+    assert results["settings"]["seeds"] == [3, 4]
     rows = results["rows"]
     assert len(rows) == 5
     autoencoder = rows["Deep net, auto-associator pre-training"]
@@ -52,9 +54,56 @@ def test_pretraining_table_app(tmp_path, capsys):
     dbn = rows["DBN, unsupervised pre-training"]
     assert dbn["unit"] == "rbm" and dbn["hidden_units"] == [16, 16]
     assert rows["Shallow net, no pre-training"]["hidden_units"] == [32]
+    # the rate with the lowest first-seed validation error is chosen, and used for seed 4
+    assert set(dbn["selection"]) == {"0.001", "0.003"}
+    assert dbn["selection"][f"{dbn['learning_rate']:g}"] == min(dbn["selection"].values())
+    assert [(r["seed"], r["learning_rate"]) for r in dbn["runs"]] == [
+        (3, dbn["learning_rate"]), (4, dbn["learning_rate"])]
+    tests = [r["test_error"] for r in dbn["runs"]]
+    assert dbn["test_error"] == pytest.approx(sum(tests) / 2)
+    assert dbn["test_error_std"] == pytest.approx(abs(tests[0] - tests[1]) / 2 ** 0.5)
     assert 0 <= dbn["test_error"] <= 1
+    measured = sum(row.get("status") != "pending" for row in rows.values())
+    assert len(results["ordering"]) == measured * (measured - 1) // 2
+    assert sum(results["ordering_summary"].values()) == len(results["ordering"])
     assert (tmp_path / "errors.png").stat().st_size > 1000
-    assert "published MNIST" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "published MNIST" in out and "published test ordering" in out
+
+
+def test_pretraining_table_ordering_verdicts():
+    """A pair holds only when the gap in the published direction exceeds both spreads added."""
+    app = load_app("pretraining_table")
+    rows = {
+        "DBN, unsupervised pre-training": {"test_error": 0.100, "test_error_std": 0.002},
+        "Shallow net, no pre-training": {"test_error": 0.105, "test_error_std": 0.002},
+        "Deep net, supervised pre-training": {"test_error": 0.095, "test_error_std": 0.001},
+        "Deep net, no pre-training": {"test_error": 0.106, "test_error_std": 0.004},
+        "Deep net, auto-associator pre-training": {"status": "pending"},
+    }
+    verdicts = {(app.SHORT[p["better"]], app.SHORT[p["worse"]]): p["verdict"]
+                for p in app.ordering(rows)}
+    assert verdicts == {
+        ("dbn", "shallow"): "holds",             # gap +0.5 %, spread 0.4 %
+        ("dbn", "supervised"): "reversed",       # -0.5 %, beyond 0.3 %
+        ("dbn", "none"): "within spread",        # +0.6 %, not beyond 0.6 %
+        ("shallow", "supervised"): "reversed",   # -1.0 %, beyond 0.3 %
+        ("shallow", "none"): "within spread",    # +0.1 %, 0.6 %
+        ("supervised", "none"): "holds",         # +1.1 %, 0.5 %
+    }
+
+
+def test_pretraining_table_refuses_bad_lists(capsys):
+    app = load_app("pretraining_table")
+    for argv, fragment in ((["--seeds", "0,x"], "--seeds: bad item 'x' in '0,x'"),
+                           (["--seeds", "1,1"], "--seeds: bad item '1' in '1,1'"),
+                           (["--lr-grid", "1e-3,-1"], "--lr-grid: bad item '-1'"),
+                           (["--rows", "dbn,deep"], "unknown row 'deep'")):
+        with pytest.raises(SystemExit) as exit_info:
+            app.parse_args(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and fragment in err[0], err
 
 
 @pytest.mark.apps
