@@ -49,8 +49,8 @@ def test_apps_reject_bad_arguments(capsys):
 
 SCRIPTS = [("apps", path.stem) for path in sorted((ROOT / "apps").glob("*.py"))] + [
     ("bench", name) for name in ("attacks_vs_art", "augment_throughput", "cnn_throughput",
-                                 "lenet_throughput", "rbm_vs_sklearn", "serving_latency",
-                                 "serving_load")]
+                                 "lenet_throughput", "lenet_vs_pytorch", "rbm_vs_sklearn",
+                                 "serving_latency", "serving_load")]
 
 
 @pytest.mark.parametrize("folder, name", SCRIPTS, ids=[f"{f}/{n}" for f, n in SCRIPTS])
