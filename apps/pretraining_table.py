@@ -113,8 +113,8 @@ def parse_args(argv=None):
         parser.error(f"unknown row {unknown[0]!r}; allowed: {', '.join(ROW_KEYS)}")
     args.seeds = _number_list(parser, "--seeds", args.seeds, int, "non-negative integers",
                               lambda v: v >= 0)
-    args.lr_grid = _number_list(parser, "--lr-grid", args.lr_grid, float, "positive numbers",
-                                lambda v: v > 0)
+    args.lr_grid = _number_list(parser, "--lr-grid", args.lr_grid, float,
+                                "positive finite numbers", lambda v: 0 < v < float("inf"))
     if args.quick:
         args.depth, args.width, args.pretrain_epochs, args.epochs = 2, 16, 1, 1
         args.limit = args.limit or 300
