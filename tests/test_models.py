@@ -116,6 +116,39 @@ def test_lenet5_pads_28_to_32_and_modern_swaps_units():
     assert model.count_params() == 61706
 
 
+@pytest.mark.parametrize("batch_norm, normalised", [
+    (True, ["c1", "c3", "c5", "f6"]), (["c5", "f6"], ["c5", "f6"]), ("c3", ["c3"]),
+    (False, []), (None, []),
+])
+def test_lenet5_batch_norm_sits_between_a_layer_and_its_activation(batch_norm, normalised):
+    model = keras_dl.create_model("lenet5", input_shape=(28, 28, 1), modern=True,
+                                  batch_norm=batch_norm)
+    bn = [layer.name for layer in model.layers
+          if isinstance(layer, keras.layers.BatchNormalization)]
+    assert bn == [f"{name}_bn" for name in normalised]
+    for name in ("c1", "c3", "c5", "f6"):
+        layer = model.get_layer(name)
+        # a normalised layer drops its bias (the shift replaces it) and its fused ReLU
+        assert layer.use_bias is (name not in normalised), name
+        expected = keras.activations.linear if name in normalised else keras.activations.relu
+        assert layer.activation is expected, name
+        if name in normalised:
+            assert isinstance(model.get_layer(f"{name}_relu"), keras.layers.ReLU)
+    # each normalised layer: bias gone (-filters), gamma, beta and two moving statistics added
+    widths = {"c1": 6, "c3": 16, "c5": 120, "f6": 84}
+    assert model.count_params() == 61706 + sum(3 * widths[name] for name in normalised)
+    published = keras_dl.create_model("lenet5", batch_norm=True)  # before each scaled tanh
+    assert isinstance(published.get_layer("c1_tanh"), keras_dl.layers.ScaledTanh)
+    assert published.get_layer("c1_tanh").input is published.get_layer("c1_bn").output
+
+
+@pytest.mark.parametrize("bad", [["c2"], [], "yes", 1])
+def test_lenet5_refuses_a_batch_norm_that_names_no_layer(bad):
+    with pytest.raises(ValueError, match="batch_norm must be true, false or a list of the "
+                                         "layers c1, c3, c5, f6, got"):
+        keras_dl.create_model("lenet5", batch_norm=bad)
+
+
 def test_lenet5_without_top_outputs_c5_features():
     model = keras_dl.create_model("lenet5", include_top=False, pooling="avg")
     assert model.output.shape == (None, 120)

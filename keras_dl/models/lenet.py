@@ -18,7 +18,11 @@ a softmax layer trained by cross-entropy there instead, as every modern reimplem
 so the model fits Keras' classifier contract (+10 parameters: 850 instead of 840).
 
 `modern=True` keeps the topology and swaps in what became standard later: ReLU, max pooling,
-and an ordinary full convolution at C3 (2,416 parameters; 61,706 in all).
+and an ordinary full convolution at C3 (2,416 parameters; 61,706 in all). `batch_norm=True`
+adds batch normalisation (Ioffe & Szegedy 2015) between each of C1, C3, C5 and F6 and its
+activation; with `modern=True` the layers before it drop their biases, which the
+normalisation's shift replaces (62,384 parameters, 452 of them the normalisation's moving
+statistics).
 """
 
 from __future__ import annotations
@@ -31,12 +35,17 @@ from keras_dl.models.blocks import image_input, pad_to
 from keras_dl.registry import register_model
 
 FIELD = 32  # LeNet-5's input field; smaller images are zero-padded up to it
+# The moving statistics' momentum: PyTorch's default. Keras' 0.99 averages over about 100 steps
+# and still holds half its initial statistics after 70: a short run (2 epochs of 9,000 images
+# at batch 256) then evaluates at 0.51 test accuracy, against 0.82 with 0.9.
+BN_MOMENTUM = 0.9
 
 
 @register_model(
     family="cnn",
     search_space=lambda hp: {
         "modern": hp.Boolean("modern", default=True),
+        "batch_norm": hp.Boolean("batch_norm", default=False),
         "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
         "batch_size": hp.Choice("batch_size", [32, 64, 128]),
     },
@@ -48,6 +57,7 @@ def lenet5(
     input_shape=(32, 32, 1),
     num_classes=10,
     modern=False,
+    batch_norm=None,
     include_top=True,
     pooling=None,
     classifier_activation="softmax",
@@ -64,6 +74,9 @@ def lenet5(
         num_classes: number of output classes.
         modern: False for the published network (scaled tanh, trainable sub-sampling, C3's
             connection table); True for ReLU, max pooling and a full C3.
+        batch_norm: batch normalisation between a layer and its activation: True for C1, C3,
+            C5 and F6, or a list of some of `("c1", "c3", "c5", "f6")`; None or False for
+            none.
         include_top: add F6 and the output layer; without it the model outputs C5's maps.
         pooling: with `include_top=False`, None (C5's maps), "avg" or "max" (global pooling).
         classifier_activation: "softmax" for probabilities, None for logits.
@@ -83,28 +96,62 @@ def lenet5(
 
     # The modern variant fuses ReLU into its conv/dense layers (one op, as a hand-written
     # Keras LeNet would); the published one applies LeCun's scaled tanh as its own layer.
-    activation = "relu" if modern else None
+    # With batch norm, the activation follows the normalisation instead.
+    normalised = _normalised_layers(batch_norm)
 
-    def squash(tensor, layer_name):
+    def activate(tensor, layer_name):
+        if layer_name in normalised:
+            tensor = keras.layers.BatchNormalization(momentum=BN_MOMENTUM,
+                                                     name=f"{layer_name}_bn")(tensor)
+            if modern:
+                return keras.layers.ReLU(name=f"{layer_name}_relu")(tensor)
         return tensor if modern else ScaledTanh(name=f"{layer_name}_tanh")(tensor)
 
     def subsample(tensor, layer_name):
         if modern:
             return keras.layers.MaxPooling2D(2, name=layer_name)(tensor)
-        return squash(Subsampling2D(2, name=layer_name)(tensor), layer_name)
+        tensor = Subsampling2D(2, name=layer_name)(tensor)
+        return ScaledTanh(name=f"{layer_name}_tanh")(tensor)
 
-    x = squash(keras.layers.Conv2D(6, 5, activation=activation, name="c1")(x), "c1")
+    def conv(filters, layer_name):
+        return keras.layers.Conv2D(filters, 5, activation=fused(layer_name),
+                                   use_bias=layer_name not in normalised, name=layer_name)
+
+    def fused(layer_name):
+        return "relu" if modern and layer_name not in normalised else None
+
+    x = activate(conv(6, "c1")(x), "c1")
     x = subsample(x, "s2")
     if modern:
-        x = keras.layers.Conv2D(16, 5, activation=activation, name="c3")(x)
+        x = conv(16, "c3")(x)
     else:
         x = ConnectionTableConv2D(5, name="c3")(x)
-    x = squash(x, "c3")
+    x = activate(x, "c3")
     x = subsample(x, "s4")
-    x = squash(keras.layers.Conv2D(120, 5, activation=activation, name="c5")(x), "c5")
+    x = activate(conv(120, "c5")(x), "c5")
     if include_top:
         x = keras.layers.Flatten(name="flatten")(x)
-        x = squash(keras.layers.Dense(84, activation=activation, name="f6")(x), "f6")
+        x = keras.layers.Dense(84, activation=fused("f6"), use_bias="f6" not in normalised,
+                               name="f6")(x)
+        x = activate(x, "f6")
     x = classifier_head(x, num_classes=num_classes, include_top=include_top, pooling=pooling,
                         classifier_activation=classifier_activation)
     return keras.Model(inputs, x, name=name)
+
+
+NORMALISABLE = ("c1", "c3", "c5", "f6")
+
+
+def _normalised_layers(batch_norm) -> tuple:
+    """The layers `batch_norm` names: all four for True, none for False or None, or a list of
+    names."""
+    if batch_norm is None:
+        return ()
+    if isinstance(batch_norm, bool):
+        return NORMALISABLE if batch_norm else ()
+    names = batch_norm.split(",") if isinstance(batch_norm, str) else batch_norm
+    if not isinstance(names, (list, tuple)) or not names or not all(
+            isinstance(name, str) and name in NORMALISABLE for name in names):
+        raise ValueError(f"batch_norm must be true, false or a list of the layers "
+                         f"{', '.join(NORMALISABLE)}, got {batch_norm!r}")
+    return tuple(names)
