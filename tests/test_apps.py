@@ -20,7 +20,7 @@ def test_main_job_trains_exports_reloads_and_predicts(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "test accuracy:" in out and "SavedModel exported to:" in out
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert results["test_accuracy"] > 0.7  # measured 0.76; chance is 0.1
+    assert results["test_accuracy"] > 0.7  # measured 0.82; chance is 0.1
     assert (tmp_path / "saved" / "lenet5_fashion_mnist" / "1" / "saved_model.pb").is_file()
     assert len(results["predictions"]) == 8
     assert (tmp_path / "out" / "predictions.png").stat().st_size > 1000
