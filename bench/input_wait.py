@@ -288,6 +288,8 @@ def main(argv=None) -> int:
     if args.survey == bool(program):
         parser.error("give either --survey or a program after --, e.g. "
                      "-- apps/lenet5_fashion_mnist.py")
+    if program[:1] == ["-m"] and len(program) < 2:
+        parser.error("-m needs a module, e.g. -- -m keras_dl.cli train lenet5")
     if program and program[0] != "-m" and not Path(program[0]).is_file():
         parser.error(f"no such program {program[0]!r}; give a script path or -m MODULE")
     result = {"machine": machine(), "rounds": args.rounds, "bar": BAR}
@@ -295,7 +297,8 @@ def main(argv=None) -> int:
         result["runs"] = survey(args)
         result["skipped"] = SURVEY_SKIPPED
     else:
-        os.chdir(ROOT) if program[0] == "-m" else None
+        if program[0] == "-m":  # the module runs from the repository root, as in its docs
+            os.chdir(ROOT)
         result["program"] = program
         result["fits"] = run_measured(program, steps=args.steps, rounds=args.rounds,
                                       fits=args.fits, seconds=args.seconds)

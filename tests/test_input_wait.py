@@ -68,6 +68,7 @@ def test_later_fits_are_measured_after_the_earlier_ones_ran(program, tmp_path, c
     (["--seconds", "-1", "--", "apps/tiny_example.py"], "--seconds must be a positive number"),
     ([], "give either --survey or a program after --"),
     (["--", "apps/no_such_app.py"], "no such program 'apps/no_such_app.py'"),
+    (["--", "-m"], "-m needs a module"),
 ])
 def test_bad_options_are_refused_in_one_line(argv, message, capsys):
     bench = load_script("bench", "input_wait")

@@ -20,9 +20,9 @@ so the model fits Keras' classifier contract (+10 parameters: 850 instead of 840
 `modern=True` keeps the topology and swaps in what became standard later: ReLU, max pooling,
 and an ordinary full convolution at C3 (2,416 parameters; 61,706 in all). `batch_norm=True`
 adds batch normalisation (Ioffe & Szegedy 2015) between each of C1, C3, C5 and F6 and its
-activation; with `modern=True` the layers before it drop their biases, which the
-normalisation's shift replaces (62,384 parameters, 452 of them the normalisation's moving
-statistics).
+activation; a normalised layer drops its bias, which the normalisation's shift replaces
+(all but the published C3's connection table; with `modern=True`, 62,384 parameters, 452 of
+them the normalisation's moving statistics).
 """
 
 from __future__ import annotations
