@@ -23,7 +23,10 @@ multiply by a vector: what Keras' `fit` costs by itself. Besides the wall clock 
 fit, each contender reports its process's CPU seconds (steadier on a shared machine), its last
 epoch alone (the first one includes tracing the step) and, with `tf_loop` among the configs,
 both against the loop's. `--profile` times the bare loop cut down to its parts (the products,
-then the activations, the sampling, the update).
+then the activations, the sampling, the update). `plain_bf16` and `cd1_spe32_bf16` are `plain`
+and `cd1_spe32` built under Keras' `mixed_bfloat16` policy, and `tf_loop_bf16` is the bare loop
+with its products in bfloat16: fast where the CPU has bfloat16 units (AVX512_BF16, AMX),
+emulated and slow where it has none.
 
     python bench/rbm_vs_sklearn.py [--rounds 3] [--configs plain,cd1_spe32,...] [--limit N]
     KERAS_BACKEND=jax python bench/rbm_vs_sklearn.py ...   # keras_dl's RBM on Keras' JAX backend
@@ -56,6 +59,7 @@ import numpy as np  # noqa: E402
 
 from keras_dl import data  # noqa: E402
 from keras_dl.layers import RBM  # noqa: E402
+from keras_dl.training.precision import precision_policy  # noqa: E402
 
 # name: (layer options, compile options, fit options)
 CONFIGS = {
@@ -69,12 +73,18 @@ CONFIGS = {
     "cd1_spe32_meanfield": ({"sample_chain_visible": False}, {"steps_per_execution": 32}, {}),
     "pcd1_spe32": ({"persistent": True, "chains": 64}, {"steps_per_execution": 32}, {}),
 }
+# The same under Keras' mixed_bfloat16 policy (`keras.config.set_dtype_policy`): the products in
+# bfloat16, the weights, updates and reported sums in float32; fast where the CPU has bfloat16
+# units (AVX512_BF16, AMX), emulated and slow where it has none.
+BFLOAT16 = "_bf16"
+CONFIGS.update({name + BFLOAT16: CONFIGS[name] for name in ("plain", "cd1_spe32")})
 # Not an RBM: the plain fit above around a layer that does almost nothing (one elementwise
 # product with a 784-vector and its mean as the loss): what Keras' `fit` itself costs an epoch.
 FIT_FLOOR = "fit_floor"
 # Not keras_dl: the same CD-1 written as a bare TensorFlow loop (no Keras, no metrics, one
 # compiled function per 32 steps), the ceiling of what TensorFlow itself does on this machine.
 TF_LOOP = "tf_loop"
+TF_LOOP_BF16 = TF_LOOP + BFLOAT16  # its five products in bfloat16, the update in float32
 DEFAULT_CONFIGS = "plain,cd1_spe32,pcd1_spe32,tf_loop"
 # scikit-learn with its BLAS threads as they come (2 here), and limited to one: on a loaded
 # 2-core machine OpenBLAS's two threads wait on each other and run several times slower.
@@ -98,11 +108,12 @@ def parse_args(argv=None):
                              "activations, sampling, update)")
     parser.add_argument("--output", default="bench/output/rbm_vs_sklearn.json")
     args = parser.parse_args(argv)
-    unknown = [c for c in args.configs.split(",") if c not in (*CONFIGS, TF_LOOP, FIT_FLOOR)]
+    loops = (TF_LOOP, TF_LOOP_BF16, FIT_FLOOR)
+    unknown = [c for c in args.configs.split(",") if c not in (*CONFIGS, *loops)]
     unknown += [c for c in args.sklearn.split(",") if c not in SKLEARN]
     if unknown:
         parser.error(f"unknown config {unknown[0]!r}; allowed: "
-                     f"{', '.join([*CONFIGS, TF_LOOP, FIT_FLOOR])}"
+                     f"{', '.join([*CONFIGS, *loops])}"
                      f" and {', '.join(SKLEARN)}")
     return args
 
@@ -160,7 +171,8 @@ def run_keras(config, x_train, x_test, args, seed):
     if config == FIT_FLOOR:
         layer = _Scale()
     else:
-        layer = RBM(args.units, seed=seed, name="rbm", **layer_options)
+        with precision_policy("mixed_bfloat16" if config.endswith(BFLOAT16) else "float32"):
+            layer = RBM(args.units, seed=seed, name="rbm", **layer_options)
     model = keras.Sequential([keras.Input((x_train.shape[1],)), layer])
     model.compile(optimizer=keras.optimizers.SGD(args.learning_rate), **compile_options)
     fit_options = {"verbose": 0, **fit_options}
@@ -175,9 +187,13 @@ def run_keras(config, x_train, x_test, args, seed):
     return timer, reconstruction_mse(*weights, x_test)
 
 
-def run_tf_loop(x_train, x_test, args, seed):
-    """CD-1 as a bare TensorFlow loop: the five matrix products, two samplings, SGD."""
+def run_tf_loop(x_train, x_test, args, seed, products="float32"):
+    """CD-1 as a bare TensorFlow loop: the five matrix products (in `products`' dtype), two
+    samplings, SGD on float32 weights."""
     import tensorflow as tf
+
+    def low(x):
+        return tf.cast(x, products)
 
     tf.random.set_seed(seed)
     rng = tf.random.Generator.from_seed(seed)
@@ -192,17 +208,18 @@ def run_tf_loop(x_train, x_test, args, seed):
     @tf.function
     def run(order, start, count):
         for step in tf.range(start, start + count):
-            v0 = tf.gather(data, order[step * batch:(step + 1) * batch])
-            h0 = tf.sigmoid(v0 @ kernel + hidden_bias)
-            h_sample = tf.cast(rng.uniform(tf.shape(h0)) < h0, tf.float32)
-            v1_mean = tf.sigmoid(tf.matmul(h_sample, kernel, transpose_b=True) + visible_bias)
-            v1 = tf.cast(rng.uniform(tf.shape(v1_mean)) < v1_mean, tf.float32)
-            h1 = tf.sigmoid(v1 @ kernel + hidden_bias)
+            v0 = low(tf.gather(data, order[step * batch:(step + 1) * batch]))
+            w, b, c = low(kernel), low(visible_bias), low(hidden_bias)
+            h0 = tf.sigmoid(v0 @ w + c)
+            h_sample = low(rng.uniform(tf.shape(h0)) < tf.cast(h0, tf.float32))
+            v1_mean = tf.sigmoid(tf.matmul(h_sample, w, transpose_b=True) + b)
+            v1 = low(rng.uniform(tf.shape(v1_mean)) < tf.cast(v1_mean, tf.float32))
+            h1 = tf.sigmoid(v1 @ w + c)
             gradient = (tf.matmul(v0, h0, transpose_a=True)
                         - tf.matmul(v1, h1, transpose_a=True))
-            kernel.assign_add(rate / batch * gradient)
-            visible_bias.assign_add(rate * tf.reduce_mean(v0 - v1, axis=0))
-            hidden_bias.assign_add(rate * tf.reduce_mean(h0 - h1, axis=0))
+            kernel.assign_add(rate / batch * tf.cast(gradient, tf.float32))
+            visible_bias.assign_add(rate * tf.reduce_mean(tf.cast(v0 - v1, tf.float32), axis=0))
+            hidden_bias.assign_add(rate * tf.reduce_mean(tf.cast(h0 - h1, tf.float32), axis=0))
 
     chunk = 32
     run(tf.range(steps * batch), tf.constant(0), tf.constant(0))  # trace (no step) off the clock
@@ -331,8 +348,9 @@ def main(argv=None):
             if name in SKLEARN:
                 timer, mse = run_sklearn(x_train, x_test, args, seed=round_,
                                          threads=SKLEARN[name])
-            elif name == TF_LOOP:
-                timer, mse = run_tf_loop(x_train, x_test, args, seed=round_)
+            elif name in (TF_LOOP, TF_LOOP_BF16):
+                timer, mse = run_tf_loop(x_train, x_test, args, seed=round_, products=(
+                    "bfloat16" if name == TF_LOOP_BF16 else "float32"))
             else:
                 timer, mse = run_keras(name, x_train, x_test, args, seed=round_)
             last = getattr(timer, "last_epoch", timer.wall / args.epochs)

@@ -133,6 +133,36 @@ def test_training_mode_calls_use_batch_statistics_only_inside_the_block():
     assert "call" not in vars(norm)
 
 
+# --- variable reads in their own dtype under mixed precision --------------------------------------
+
+
+def test_float32_reads_suspend_autocasting_only_inside_the_block():
+    seen = []
+
+    class Reads(keras.layers.Layer):
+        def build(self, input_shape):
+            self.total = self.add_weight(shape=(), initializer="ones")
+
+        def call(self, inputs):
+            seen.append(keras.ops.convert_to_tensor(self.total).dtype)
+            with compat.float32_reads():
+                seen.append(keras.ops.convert_to_tensor(self.total).dtype)
+            seen.append(keras.ops.convert_to_tensor(self.total).dtype)
+            return inputs
+
+    Reads(dtype="mixed_bfloat16")(np.ones((1, 1), "float32"))
+    assert [keras.backend.standardize_dtype(d) for d in seen] == [
+        "bfloat16", "float32", "bfloat16"]
+
+
+def test_check_fails_when_keras_autocast_scope_moves(monkeypatch):
+    from keras_dl.compat import keras_layers
+
+    monkeypatch.setattr(keras_layers, "_autocast_scope", lambda: object())
+    with pytest.raises(RuntimeError, match="AutocastScope moved"):
+        compat.check_float32_reads()
+
+
 # --- the coordination service's timeouts (tensorflow_internals) ----------------------------------
 
 

@@ -112,14 +112,15 @@ def test_rbm_vs_sklearn_bench(tmp_path, capsys):
     bench = load_script("bench", "rbm_vs_sklearn")
     output = tmp_path / "rbm.json"
     assert bench.main(["--limit", "640", "--rounds", "1", "--epochs", "2", "--units", "32",
-                       "--configs", "plain,cd1,fit_floor,tf_loop", "--sklearn", "sklearn",
+                       "--configs", "plain,plain_bf16,cd1,fit_floor,tf_loop,tf_loop_bf16",
+                       "--sklearn", "sklearn",
                        "--profile", "--output", str(output)]) == 0
     report = json.loads(output.read_text())
     assert report["settings"]["keras_backend"] == "tensorflow"
     summary = report["summary"]
-    assert set(summary) == {"sklearn", "plain", "cd1", "fit_floor", "tf_loop", "matmul",
-                            "loop_parts"}
-    for name in ("sklearn", "plain", "cd1", "tf_loop"):
+    assert set(summary) == {"sklearn", "plain", "plain_bf16", "cd1", "fit_floor", "tf_loop",
+                            "tf_loop_bf16", "matmul", "loop_parts"}
+    for name in ("sklearn", "plain", "plain_bf16", "cd1", "tf_loop", "tf_loop_bf16"):
         assert summary[name]["samples_per_second"] > 0
         assert 0 < summary[name]["test_reconstruction_mse"] < 0.5
         assert 0 < summary[name]["last_epoch_seconds"] <= 2 * summary[name]["seconds_per_epoch"]
@@ -127,6 +128,10 @@ def test_rbm_vs_sklearn_bench(tmp_path, capsys):
     assert summary["sklearn"]["speedup_vs_best_sklearn"] == 1.0
     assert summary["tf_loop"]["time_vs_tf_loop"] == 1.0
     assert summary["fit_floor"]["samples_per_second"] > 0
+    # products in bfloat16 learn what float32 learns, to bfloat16's precision
+    for name in ("plain", "tf_loop"):
+        assert (summary[name + "_bf16"]["test_reconstruction_mse"]
+                == pytest.approx(summary[name]["test_reconstruction_mse"], rel=0.05))
     assert list(summary["loop_parts"]) == ["products", "activations", "sampling", "update"]
     assert all(part["seconds_per_epoch"] > 0 for part in summary["loop_parts"].values())
     assert summary["matmul"]["tensorflow_gflops"] > 0

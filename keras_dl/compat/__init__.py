@@ -26,6 +26,8 @@ The internals (each module's docstring says why and how):
    service's heartbeat, shutdown and register timeouts (tensorflow_internals.py).
 7. `swapped_tuner_json_writer(write)` — KerasTuner's one JSON state writer, replaced by an
    atomic one while a search runs (keras_tuner_internals.py).
+8. `float32_reads()` — variables read in their own dtype inside a mixed-precision layer's
+   call, for the running sums of a layer's own metrics (keras_layers.py).
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ from keras_dl.compat.keras_callbacks import (
 )
 from keras_dl.compat.keras_layers import (
     all_layers,
+    check_float32_reads,
     check_graph_structure,
     check_training_mode_calls,
+    float32_reads,
     output_layers,
     producer,
     seed_generators,
@@ -70,9 +74,10 @@ from keras_dl.compat.tensorflow_internals import (
 __all__ = [
     "CHECKS", "COORDINATION_ARGUMENTS", "CUSTOM_GRADIENT_PREFIX", "MONITOR_ATTRIBUTES",
     "PATCHED_SOURCES", "all_layers", "best_weights", "check_coordination_service",
-    "check_gradient_registry", "check_graph_structure", "check_internals", "check_monitor_state",
+    "check_float32_reads", "check_gradient_registry", "check_graph_structure", "check_internals", "check_monitor_state",
     "check_patched_sources", "check_training_mode_calls", "check_tuner_json_writer",
-    "configure_coordination_service", "custom_gradient_registrations", "is_monitoring",
+    "configure_coordination_service", "custom_gradient_registrations", "float32_reads",
+    "is_monitoring",
     "monitor_state", "output_layers", "patch_multi_worker_fit", "producer",
     "released_custom_gradients", "restore_monitor_state", "seed_generators", "set_best_weights",
     "swapped_tuner_json_writer", "training_mode_calls",
@@ -81,7 +86,7 @@ __all__ = [
 # one check per internal above, in its order
 CHECKS = (check_gradient_registry, check_patched_sources, check_graph_structure,
           check_monitor_state, check_training_mode_calls, check_coordination_service,
-          check_tuner_json_writer)
+          check_tuner_json_writer, check_float32_reads)
 
 
 def check_internals() -> None:

@@ -10,6 +10,13 @@
    passes, by shadowing each layer's `call` on the instance (Keras' `Layer.__call__` looks
    `self.call` up on the instance); used to re-estimate batch-norm statistics in inference
    mode ("precise BN").
+
+8. `float32_reads()` — inside a layer's call under a mixed-precision policy, Keras casts
+   every float variable read to the compute dtype (its private `AutocastScope`, entered by
+   `Layer.__call__` even for a layer made with `autocast=False` when no outer scope exists).
+   A layer that updates its own metrics there (the RBM's running reconstruction error) would
+   read their running sums in bfloat16, where they stop growing; inside this block reads
+   are not cast.
 """
 
 from __future__ import annotations
@@ -145,3 +152,46 @@ def check_training_mode_calls() -> None:
             or not np.allclose(after, [[0.0], [2.0]], atol=1e-3) or "call" in norm.__dict__):
         raise _internal_changed("a layer's `call` shadowed on the instance is no longer what "
                                 "Layer.__call__ runs")
+
+
+# --- 8. variable reads that are not cast to 16 bits ---------------------------------------------
+
+
+def _autocast_scope():
+    from keras.src.backend.common import variables
+
+    return variables
+
+
+@contextlib.contextmanager
+def float32_reads():
+    """Inside the block, reading a float variable gives its own dtype, not the compute dtype
+    of the mixed-precision layer whose call is running (Keras' autocasting is suspended)."""
+    variables = _autocast_scope()
+    with variables.AutocastScope(None):
+        yield
+
+
+def check_float32_reads() -> None:
+    """`RuntimeError` unless a layer's call under mixed_bfloat16 reads float32 variables as
+    bfloat16, and as float32 inside `float32_reads()` (entry 8)."""
+    seen = {}
+
+    class Reads(keras.layers.Layer):
+        def build(self, input_shape):
+            self.value = self.add_weight(shape=(), initializer="ones")
+
+        def call(self, inputs):
+            seen["autocast"] = keras.ops.convert_to_tensor(self.value).dtype
+            with float32_reads():
+                seen["inside"] = keras.ops.convert_to_tensor(self.value).dtype
+            return inputs
+
+    try:
+        Reads(dtype="mixed_bfloat16")(keras.ops.ones((1, 1)))
+    except (AttributeError, TypeError) as error:
+        raise _internal_changed(f"Keras' AutocastScope moved ({error})") from None
+    if (keras.backend.standardize_dtype(seen["autocast"]) != "bfloat16"
+            or keras.backend.standardize_dtype(seen["inside"]) != "float32"):
+        raise _internal_changed(f"variable reads in a mixed-precision call are not what "
+                                f"float32_reads() expects: {seen}")

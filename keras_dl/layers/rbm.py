@@ -53,6 +53,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dl import compat
 from keras_dl.layers.rbm_update import TrainingMean, attach_gradients, cd_statistics
 
 VISIBLE_TYPES = ("bernoulli", "gaussian")
@@ -148,10 +149,10 @@ class RBM(keras.layers.Layer):
         # the layer keeps none, and `fit` logs just `loss`, which is the reconstruction error.
         tracked = keras.backend.backend() != "jax"
         self.reconstruction_tracker = (
-            TrainingMean(name="reconstruction_error") if tracked else None)
+            TrainingMean(name="reconstruction_error", dtype=self.dtype) if tracked else None)
         # the flip-one-unit pseudo-likelihood is defined for binary units only
         self.pseudo_likelihood_tracker = (
-            TrainingMean(name="pseudo_log_likelihood")
+            TrainingMean(name="pseudo_log_likelihood", dtype=self.dtype)
             if tracked and visible == "bernoulli" else None)
 
     def build(self, input_shape):
@@ -197,27 +198,36 @@ class RBM(keras.layers.Layer):
                 f"[{float(np.nanmin(value)):.4g}, {float(np.nanmax(value)):.4g}] (scale the data "
                 "to [0, 1], or use visible='gaussian' on standardised data)")
 
+    def _read(self, weight):
+        """`weight` in the compute dtype (under mixed precision the products run in bfloat16
+        or float16; the weights and their updates stay float32)."""
+        return ops.cast(weight, self.compute_dtype)
+
     def _hidden_preactivation(self, v):
-        return ops.matmul(v, self.kernel) + self.hidden_bias
+        return ops.matmul(v, self._read(self.kernel)) + self._read(self.hidden_bias)
 
     def _visible_mean(self, h):
-        activation = ops.matmul(h, ops.transpose(self.kernel)) + self.visible_bias
+        activation = (ops.matmul(h, ops.transpose(self._read(self.kernel)))
+                      + self._read(self.visible_bias))
         return ops.sigmoid(activation) if self.visible == "bernoulli" else activation
 
     def _bernoulli(self, probabilities):
+        # The noise is float32 whatever the compute dtype: under mixed bfloat16 a bfloat16
+        # uniform is both coarser and slower to draw.
         noise = keras.random.uniform(ops.shape(probabilities), seed=self.seed_generator)
-        return ops.cast(noise < probabilities, probabilities.dtype)
+        return ops.cast(noise < ops.cast(probabilities, noise.dtype), probabilities.dtype)
 
     def _sample_visible_from_mean(self, mean):
         if self.visible == "bernoulli":
             return self._bernoulli(mean)
-        return mean + keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + keras.random.normal(ops.shape(mean), dtype=mean.dtype,
+                                          seed=self.seed_generator)
 
     def _visible_term(self, v):
         """The part of the free energy that does not involve the hidden units, per example."""
         if self.visible == "bernoulli":
-            return -ops.sum(v * self.visible_bias, axis=-1)
-        return 0.5 * ops.sum(ops.square(v - self.visible_bias), axis=-1)
+            return -ops.sum(v * self._read(self.visible_bias), axis=-1)
+        return 0.5 * ops.sum(ops.square(v - self._read(self.visible_bias)), axis=-1)
 
     def _free_energy_from(self, v, preactivation):
         return self._visible_term(v) - ops.sum(ops.softplus(preactivation), axis=-1)
@@ -290,7 +300,7 @@ class RBM(keras.layers.Layer):
         hidden_sample = self._bernoulli(positive_hidden)
         reconstruction = self._visible_mean(hidden_sample)
         if self.persistent:
-            chain_visible = ops.convert_to_tensor(self.persistent_chains)
+            chain_visible = self._read(self.persistent_chains)
             hidden = self._bernoulli(ops.sigmoid(self._hidden_preactivation(chain_visible)))
             mean = self._visible_mean(hidden)
         else:
@@ -326,6 +336,11 @@ class RBM(keras.layers.Layer):
                                           phase["negative_preactivation"])
         return ops.mean(positive) - ops.mean(negative)
 
+    def _wide(self, x):
+        """`x` in the weights' dtype: under mixed precision the products run in bfloat16 or
+        float16, while the sums the user reads (errors, likelihoods) accumulate in float32."""
+        return ops.cast(x, self.dtype)
+
     def _pseudo_log_likelihood(self, v, preactivation):
         """Per-example stochastic pseudo-log-likelihood (flip one random unit per example)."""
         visible_units = ops.shape(v)[-1]
@@ -343,20 +358,29 @@ class RBM(keras.layers.Layer):
         return ops.cast(visible_units, v.dtype) * ops.log_sigmoid(gap)
 
     def call(self, inputs, training=None):
+        # The layer casts its weights to the compute dtype itself (`_read`); Keras' autocasting
+        # would also read the running sums of its metrics in bfloat16 under mixed precision,
+        # where they stop growing.
+        with compat.float32_reads():
+            return self._call(ops.convert_to_tensor(inputs, self.compute_dtype), training)
+
+    def _call(self, inputs, training):
         if not training:
             hidden = ops.sigmoid(self._hidden_preactivation(inputs))
             reconstruction = self._visible_mean(hidden)
-            self.add_loss(ops.mean(ops.square(inputs - reconstruction)))
+            self.add_loss(ops.mean(ops.square(self._wide(inputs) - self._wide(reconstruction))))
             return hidden
         v = ops.convert_to_tensor(inputs, self.compute_dtype)
         phase = self.contrastive_divergence(v)
         if self.persistent:
-            self.persistent_chains.assign(phase["negative_visible"])
+            self.persistent_chains.assign(
+                ops.cast(phase["negative_visible"], self.persistent_chains.dtype))
         positive = (phase["positive_hidden"] if self.positive_phase == "probabilities"
                     else phase["hidden_sample"])
-        update = cd_statistics(v, positive, phase["negative_visible"], phase["negative_hidden"])
+        update = cd_statistics(v, positive, phase["negative_visible"], phase["negative_hidden"],
+                               means_dtype=self.dtype)
         reconstruction_error = ops.stop_gradient(
-            ops.mean(ops.square(v - phase["reconstruction"])))
+            ops.mean(ops.square(self._wide(v) - self._wide(phase["reconstruction"]))))
         # The value shown is the reconstruction error (the free-energy gap says nothing about
         # how good the model is); the gradient, minus the CD update computed once above, is
         # what the compiled optimizer applies.
@@ -371,7 +395,8 @@ class RBM(keras.layers.Layer):
             # is taken on the epoch's first few batches, not every step.
             ops.cond(tracker.count < self.MONITORED_BATCHES,
                      lambda: tracker.update_state(ops.stop_gradient(ops.mean(
-                         self._pseudo_log_likelihood(v, phase["positive_preactivation"])))),
+                         self._pseudo_log_likelihood(
+                             self._wide(v), self._wide(phase["positive_preactivation"]))))),
                      lambda: None)
         return phase["positive_hidden"]
 

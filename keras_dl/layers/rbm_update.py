@@ -25,19 +25,31 @@ import keras
 from keras import ops
 
 
-def cd_statistics(positive_visible, positive_hidden, negative_visible, negative_hidden):
+def cd_statistics(positive_visible, positive_hidden, negative_visible, negative_hidden,
+                  means_dtype=None):
     """`(ΔW, Δb, Δc)`: the CD update before the learning rate, each phase averaged over its
-    own rows (PCD's chains may be more or fewer than the batch's examples)."""
+    own rows (PCD's chains may be more or fewer than the batch's examples).
+
+    The kernel's product runs in the phases' dtype (bfloat16 under mixed precision, where the
+    CPU or GPU multiplies fastest); the bias updates, sums over the batch, accumulate in
+    `means_dtype` (the weights' dtype; default: the phases')."""
     dtype = positive_visible.dtype
+    means_dtype = means_dtype or dtype
     positive_count = ops.cast(ops.shape(positive_visible)[0], dtype)
     negative_count = ops.cast(ops.shape(negative_visible)[0], dtype)
     visible = ops.concatenate([positive_visible, negative_visible], axis=0)
     hidden = ops.concatenate([positive_hidden / positive_count,
                               -negative_hidden / negative_count], axis=0)
     kernel_update = ops.matmul(ops.transpose(visible), hidden)
-    visible_update = (ops.mean(positive_visible, axis=0)
-                      - ops.mean(negative_visible, axis=0))
-    hidden_update = ops.sum(hidden, axis=0)
+    if means_dtype == dtype:
+        visible_update = (ops.mean(positive_visible, axis=0)
+                          - ops.mean(negative_visible, axis=0))
+        hidden_update = ops.sum(hidden, axis=0)
+    else:
+        def mean(x):
+            return ops.mean(ops.cast(x, means_dtype), axis=0)
+        visible_update = mean(positive_visible) - mean(negative_visible)
+        hidden_update = mean(positive_hidden) - mean(negative_hidden)
     return kernel_update, visible_update, hidden_update
 
 
@@ -47,19 +59,22 @@ def attach_gradients(value, weights, gradients):
 
     `gradients` must not depend on the weights through anything to be differentiated (pass
     them through `ops.stop_gradient` when they do): they are the update itself, not a
-    function to differentiate.
+    function to differentiate. Each is cast to its weight's dtype as read (under mixed
+    precision, the bfloat16 or float16 copy; its cast back to the float32 variable is Keras').
     """
     gradients = [ops.stop_gradient(g) for g in gradients]
     count = len(weights)
 
     @ops.custom_gradient
     def with_gradients(value, *weights_and_gradients):
-        given = weights_and_gradients[count:]
+        read, given = weights_and_gradients[:count], weights_and_gradients[count:]
 
         def backward(*args, upstream=None):
             if upstream is None:
                 (upstream,) = args
-            return (upstream, *[g * upstream for g in given],
+            return (upstream,
+                    *[ops.cast(g * ops.cast(upstream, g.dtype), w.dtype)
+                      for w, g in zip(read, given)],
                     *[ops.zeros_like(g) for g in given])
 
         return value, backward
