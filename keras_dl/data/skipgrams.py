@@ -195,14 +195,23 @@ def skipgram_pairs(ids, sentences, radius, window):
     predicts the word's output vector (gensim's orientation)."""
     import tensorflow as tf
 
-    inputs, outputs = [], []
-    for d in range(1, window + 1):
-        same = tf.equal(sentences[:-d], sentences[d:])
-        right = same & (radius[:-d] >= d)  # word i, context i + d
-        left = same & (radius[d:] >= d)  # word i + d, context i
-        inputs += [tf.boolean_mask(ids[d:], right), tf.boolean_mask(ids[:-d], left)]
-        outputs += [tf.boolean_mask(ids[:-d], right), tf.boolean_mask(ids[d:], left)]
-    return tf.concat(inputs, 0), tf.concat(outputs, 0)
+    # All distances at once, as (distance, side, word) grids masked in one pass; the pairs
+    # come out ordered by distance, then right (word i, context i + d) before left (word
+    # i + d, context i), then by i.
+    n = tf.shape(ids)[0]
+    distance = tf.range(1, window + 1)[:, None]                   # (window, 1)
+    partner = tf.range(n)[None, :] + distance                     # i + d, (window, n)
+    inside = partner < n
+    partner = tf.minimum(partner, n - 1)
+    same = inside & tf.equal(tf.gather(sentences, partner), sentences[None, :])
+    right = same & (radius[None, :] >= distance)                  # i's window reaches i + d
+    left = same & (tf.gather(radius, partner) >= distance)        # i + d's window reaches i
+    here = tf.broadcast_to(ids[None, :], tf.shape(partner))
+    there = tf.gather(ids, partner)
+    mask = tf.stack([right, left], axis=1)                        # (window, 2, n)
+    inputs = tf.boolean_mask(tf.stack([there, here], axis=1), mask)
+    outputs = tf.boolean_mask(tf.stack([here, there], axis=1), mask)
+    return inputs, outputs
 
 
 def cbow_rows(ids, sentences, radius, window):
@@ -310,7 +319,9 @@ def example_batches(corpus: Corpus, counts, *, mode: str = "skipgram", window: i
 
     numbers = tf.data.Dataset.range(epochs) if epochs is not None else \
         tf.data.Dataset.range(2**62)
-    return numbers.flat_map(epoch).prefetch(2)
+    # `epoch` is plain graph code (its loops run over Python numbers): tracing it through
+    # autograph would only add about a second before the first batch
+    return numbers.flat_map(tf.autograph.experimental.do_not_convert(epoch)).prefetch(2)
 
 
 def fixed_examples(corpus: Corpus, counts, *, mode: str = "skipgram", window: int = 5,
