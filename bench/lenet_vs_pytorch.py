@@ -8,6 +8,8 @@ The same network on both sides (zero-pad 2, conv 6@5 ReLU, max-pool 2, conv 16@5
   the same constant rate as PyTorch and otherwise with its defaults (float32, its tf.data
   pipeline, its callbacks, checkpoints and run directory);
 - `keras_dl_bf16`: the same with `precision="mixed_bfloat16"`;
+- `keras_dl_spe32`, `keras_dl_bf16_spe32`: those two with `steps_per_execution=32`
+  (`keras-dl train --steps-per-execution 32`: 32 batches per compiled call of `fit`);
 - `torch`: PyTorch eager (CPU build), the usual loop: a shuffled index each epoch, batches
   sliced from one preloaded tensor, `zero_grad` / `backward` / `step`.
 
@@ -42,7 +44,8 @@ from pathlib import Path
 
 from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 
-CONTENDERS = ("keras_dl", "keras_dl_bf16", "torch")
+CONTENDERS = ("keras_dl", "keras_dl_bf16", "keras_dl_spe32", "keras_dl_bf16_spe32", "torch")
+SPE = "_spe32"  # a contender name's suffix: 32 batches per compiled call
 BATCH = 128
 INFERENCE_BATCH = 1024
 LEARNING_RATE = 1e-3
@@ -88,7 +91,7 @@ def split(limit):
 # === one contender, in its own process ==========================================================
 
 
-def run_keras_dl(args, precision):
+def run_keras_dl(args, precision, steps_per_execution=None):
     from keras_dl.quiet import quiet_tensorflow
 
     quiet_tensorflow()
@@ -121,7 +124,9 @@ def run_keras_dl(args, precision):
                        batch_size=BATCH, optimizer="adam", learning_rate=LEARNING_RATE,
                        lr_schedule="constant", patience=args.epochs, limit=args.limit,
                        precision=precision, seed=0, verbose=0, extra_callbacks=[timer],
-                       builder_kwargs={"modern": True})
+                       builder_kwargs={"modern": True},
+                       **({"steps_per_execution": steps_per_execution}
+                          if steps_per_execution else {}))
     model = result.model
     assert model.count_params() == PARAMETERS, model.count_params()
     inference = []
@@ -205,8 +210,9 @@ def child(args):
             import tensorflow as tf
 
             tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        figures = run_keras_dl(args, "mixed_bfloat16" if args.child == "keras_dl_bf16"
-                               else "float32")
+        figures = run_keras_dl(
+            args, "mixed_bfloat16" if args.child.startswith("keras_dl_bf16") else "float32",
+            32 if args.child.endswith(SPE) else None)
     rates = [figures["train_samples"] / s for s in figures["epoch_seconds"][1:]]
     figures.update(train_samples_per_second=statistics.median(rates),
                    inference_samples_per_second=figures["test_samples"]
@@ -276,7 +282,7 @@ def main(argv=None):
         for name in contenders if round_ % 2 == 0 else contenders[::-1]:
             runs[name].append(run_contender(name, args))
             figures = runs[name][-1]
-            print(f"round {round_ + 1} {name:14} train {figures['train_samples_per_second']:7.0f}"
+            print(f"round {round_ + 1} {name:20} train {figures['train_samples_per_second']:7.0f}"
                   f" samples/s  inference {figures['inference_samples_per_second']:7.0f}"
                   f" samples/s  peak RSS {figures['peak_rss_mib']:6.0f} MiB  test accuracy "
                   f"{figures['test_accuracy']:.4f}", flush=True)
@@ -300,13 +306,13 @@ def main(argv=None):
     if "torch" in runs:
         report["torch"] = runs["torch"][0]["torch"]
         report["torch_threads"] = runs["torch"][0]["torch_threads"]
-    print(f"{'median':14} {'train samples/s':>16} {'inference samples/s':>20} "
+    print(f"{'median':20} {'train samples/s':>16} {'inference samples/s':>20} "
           f"{'peak RSS MiB':>13} {'of it training':>15}   vs torch (train / infer / peak / "
           f"training memory)")
     for name, figures in summary.items():
         ratios = figures.get("vs_torch")
         versus = (" / ".join(f"{ratios[k]:.2f}×" for k in ratios) if ratios else "")
-        print(f"{name:14} {figures['train_samples_per_second']:16.0f} "
+        print(f"{name:20} {figures['train_samples_per_second']:16.0f} "
               f"{figures['inference_samples_per_second']:20.0f} "
               f"{figures['peak_rss_mib']:13.0f} {figures['training_rss_mib']:15.0f}   {versus}")
     print(f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "

@@ -237,6 +237,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("precision", "float32", "float32 (default), or mixed precision for classifiers: "
             "mixed_float16 (GPUs) or mixed_bfloat16 (GPUs; CPUs with bfloat16 units, e.g. AMX)",
             choices=PRECISIONS, record="when_set"),
+    Setting("steps_per_execution", None, "training batches per compiled call of fit "
+            "(default: the model's; 1 for most): fewer returns to Python, faster small steps; "
+            "callbacks that act per batch then see every N-th batch",
+            check=positive_int("steps_per_execution"), cli_type=cli_int(1, "positive"),
+            metavar="N", record="when_set"),
     Setting("init_from", None, "start from the weights of a trained model of the same "
             "architecture (a run dir or .keras file); the optimizer and --lr-schedule start "
             "afresh: fine-tuning, or a warm restart", metavar="RUN_DIR_OR_MODEL_FILE",
@@ -309,6 +314,7 @@ class TrainConfig:
     limit: int | None = None
     augment: str | None = None
     precision: str = BY_NAME["precision"].default
+    steps_per_execution: int | None = None
     init_from: str | None = None
     probe: str | None = None
     probe_layers: str | None = None

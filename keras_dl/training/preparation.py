@@ -106,6 +106,8 @@ def build_model(config: dict, strategy=None):
             fit_model = task.training_model(model, info, make_optimizer)
         if fit_model is not model and precision != "float32":
             float32_outputs(fit_model)
+        if config.get("steps_per_execution"):  # else what the task compiled with
+            fit_model.steps_per_execution = config["steps_per_execution"]
         if config.get("init_from"):
             load_initial_weights(model, config["init_from"])
     return model, fit_model

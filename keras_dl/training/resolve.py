@@ -103,6 +103,7 @@ def resolve(config: TrainConfig) -> dict:
     if pretraining:
         record["pretraining"] = pretraining
     optional = {"precision": config.precision, "monitor": config.monitor,
+                "steps_per_execution": config.steps_per_execution,
                 "weight_decay": float(config.weight_decay), "init_from": init_from,
                 "loss": config.loss, "probe": config.probe,
                 "probe_layers": config.probe_layers, "adversarial": adversarial}
