@@ -59,8 +59,8 @@ def attach_gradients(value, weights, gradients):
 
     `gradients` must not depend on the weights through anything to be differentiated (pass
     them through `ops.stop_gradient` when they do): they are the update itself, not a
-    function to differentiate. Each is cast to its weight's dtype as read (under mixed
-    precision, the bfloat16 or float16 copy; its cast back to the float32 variable is Keras').
+    function to differentiate. Each is cast to its weight's dtype as read (the RBM reads its
+    weights in their own float32 under mixed precision, so its updates stay float32).
     """
     gradients = [ops.stop_gradient(g) for g in gradients]
     count = len(weights)
