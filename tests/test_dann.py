@@ -79,17 +79,47 @@ def test_textures_and_blend():
 
 
 def test_batches_hide_the_target_labels_from_the_label_loss():
+    """Catches a target label counted, or a label loss diluted by the hidden labels: it is the
+    mean over the batch's source examples (weights n / n_source), as in Ganin et al."""
     task = tasks.get("domain_adaptation")
     classifier = keras_dl_dann()
     fit_model = task.training_model(classifier, None, lambda: keras.optimizers.SGD(0.01))
     batch = tf.data.Dataset.from_tensor_slices(
         (np.zeros((4, 2), "float32"), np.array([1, -1, 0, -1], "int32"))).batch(4)
-    x, y, weights = next(iter(task.adapt_dataset(batch, fit_model)))
+    _x, y, weights = next(iter(task.adapt_dataset(batch, fit_model)))
     np.testing.assert_array_equal(y["label"].numpy(), [1, 0, 0, 0])
     np.testing.assert_array_equal(y["domain"].numpy()[:, 0], [0, 1, 0, 1])
-    np.testing.assert_array_equal(weights["label"].numpy(), [1, 0, 1, 0])
+    np.testing.assert_array_equal(weights["label"].numpy(), [2, 0, 2, 0])
     np.testing.assert_array_equal(weights["domain"].numpy(), [1, 1, 1, 1])
     assert task.monitor_key("val_accuracy", fit_model) == "val_label_accuracy"
+    # one source among four: its loss alone, not a quarter of it
+    batch = tf.data.Dataset.from_tensor_slices(
+        (np.zeros((4, 2), "float32"), np.array([-1, -1, 1, -1], "int32"))).batch(4)
+    _x, y, weights = next(iter(task.adapt_dataset(batch, fit_model)))
+    np.testing.assert_array_equal(weights["label"].numpy(), [0, 0, 4, 0])
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    probabilities = np.array([[0.5, 0.5], [0.5, 0.5], [0.2, 0.8], [0.5, 0.5]], "float32")
+    np.testing.assert_allclose(float(loss(y["label"], probabilities, weights["label"])),
+                               -np.log(0.8), rtol=1e-6)
+    # an all-target batch: no label loss, and no division by zero
+    batch = tf.data.Dataset.from_tensor_slices(
+        (np.zeros((2, 2), "float32"), np.array([-1, -1], "int32"))).batch(2)
+    np.testing.assert_array_equal(next(iter(task.adapt_dataset(batch, fit_model)))[2]["label"],
+                                  [0, 0])
+
+
+def test_the_domain_classifier_is_the_papers_one_hidden_layer():
+    """Ganin et al.'s MNIST network: the domain classifier reads the features through the
+    reversal, one hidden layer of 100 (the label predictor's first width), then one logit."""
+    import keras_dl
+
+    classifier = keras_dl.create_model("dann", input_shape=(28, 28, 3), num_classes=10)
+    fit_model = tasks.get("domain_adaptation").training_model(
+        classifier, None, lambda: keras.optimizers.SGD(0.01))
+    dense = [layer for layer in fit_model.layers if layer.name.startswith("domain_")
+             and isinstance(layer, keras.layers.Dense)]
+    assert [layer.units for layer in dense] == [100, 1]
+    assert dense[0].input.shape[-1] == 7 * 7 * 48
 
 
 def keras_dl_dann():

@@ -12,8 +12,9 @@ the features *maximise* L_d: features that serve the labels and cannot tell the 
 
 It trains on a domain-shift dataset (`keras_dl.data.domain_shift`): labelled source examples
 and target examples whose label is hidden (−1). Each batch carries both. The label loss and
-accuracy count the source examples alone (sample weight 0 for the target), and the domain loss
-counts all. The reversal's strength follows λ_p = 2 / (1 + exp(−10 p)) − 1 over the training
+accuracy are the mean over the batch's source examples alone (the target's sample weight is 0,
+the sources' n / n_source, so the mean is not diluted by the hidden labels), and the domain
+loss is the mean over all. The reversal's strength follows λ_p = 2 / (1 + exp(−10 p)) − 1 over the training
 progress p (`ReversalSchedule`; §5.2.2). There is no early stopping, because the domain term
 makes the total validation loss no measure of the label predictor. The best checkpoint watches
 the source label loss, and the test metrics are the target domain's accuracy.
@@ -67,15 +68,16 @@ class DomainAdaptation(Classification):
     def training_model(self, model, info, make_optimizer):
         """The classifier with the domain classifier on its features: a dict of outputs,
         "label" (the classifier's own output) and "domain" (a logit). The domain classifier
-        mirrors the label predictor's hidden layers (Ganin et al.'s MNIST network: 100 units
-        for both, §5.2.2)."""
+        has one hidden ReLU layer as wide as the label predictor's first (Ganin et al. 2016's
+        MNIST network, §5.2.2 and Figure 4: 100 units, then the logistic output), or as wide
+        as the features when the label predictor has no hidden layer."""
         features = model.get_layer("features").output
         hidden = [layer.units for layer in model.layers
                   if isinstance(layer, keras.layers.Dense) and layer.name.startswith("label_")]
         h = GradientReversal(0.0, name=REVERSAL)(keras.layers.Flatten(name="domain_flatten")(
             features))
-        for index, units in enumerate(hidden or [features.shape[-1]], start=1):
-            h = keras.layers.Dense(units, activation="relu", name=f"domain_dense{index}")(h)
+        h = keras.layers.Dense(hidden[0] if hidden else features.shape[-1], activation="relu",
+                               name="domain_dense1")(h)
         domain = keras.layers.Dense(1, name="domain_logit")(h)
         fit_model = keras.Model(model.input, {LABEL: model.output, DOMAIN: domain},
                                 name=f"{model.name}_dann")
@@ -90,7 +92,8 @@ class DomainAdaptation(Classification):
     def adapt_dataset(self, dataset, fit_model):
         """Batches `(x, y)` with y = −1 for target examples, as `fit_model` takes them: a
         label (0 where hidden) and a domain (1 = target) per example, and sample weights that
-        leave the hidden labels out of the label loss."""
+        leave the hidden labels out of the label loss and make it the mean over the source
+        examples: n / n_source for a source example of a batch of n, 0 for a target one."""
         if fit_model is None or len(fit_model.outputs) == 1:
             return dataset
         import tensorflow as tf
@@ -99,8 +102,11 @@ class DomainAdaptation(Classification):
             target = tf.equal(y, UNLABELLED)
             labels = tf.where(target, tf.zeros_like(y), y)
             domains = tf.cast(target, "float32")[:, None]
-            return x, {LABEL: labels, DOMAIN: domains}, {LABEL: 1.0 - domains[:, 0],
-                                                         DOMAIN: tf.ones_like(domains[:, 0])}
+            source = 1.0 - domains[:, 0]
+            label_weights = source * tf.cast(tf.size(source), "float32") / tf.maximum(
+                tf.reduce_sum(source), 1.0)
+            return x, {LABEL: labels, DOMAIN: domains}, {LABEL: label_weights,
+                                                         DOMAIN: tf.ones_like(source)}
 
         return dataset.map(split, num_parallel_calls=tf.data.AUTOTUNE)
 
