@@ -32,7 +32,6 @@ class RBMDistribution:
     """The RBM's energy `E(v, h)`, free energy `F(v)`, conditionals `Q(h | v)`, `P(v | h)`,
     their samples and block Gibbs sampling (see `keras_dl.layers.RBM` for the formulas)."""
 
-
     def check_inputs(self, x):
         """`ValueError` unless `x` (numpy data about to be fitted) suits the visible units.
 

@@ -53,7 +53,8 @@ def dann(
         features: "conv" (the paper's MNIST network) or "mlp" (dense layers).
         feature_units: the dense feature layers' widths (`features="mlp"`).
         conv_filters: the convolutions' filters (`features="conv"`).
-        label_units: the label predictor's hidden widths (the domain classifier mirrors them).
+        label_units: the label predictor's hidden widths (while training, the domain
+            classifier has one hidden layer as wide as the first).
         classifier_activation: "softmax", or None for logits.
         name: model name.
 
