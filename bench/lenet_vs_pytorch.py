@@ -5,11 +5,12 @@ The same network on both sides (zero-pad 2, conv 6@5 ReLU, max-pool 2, conv 16@5
 54,000 training / 6,000 validation images. Contenders:
 
 - `keras_dl`: `keras_dl.training.train("lenet5", ...)`, the recipe behind `keras-dl train`, at
-  the same constant rate as PyTorch and otherwise with its defaults (float32, its tf.data
-  pipeline, its callbacks, checkpoints and run directory);
+  the same constant rate as PyTorch and otherwise with its defaults (float32, 32 batches per
+  compiled call of `fit`, its tf.data pipeline, its callbacks, checkpoints and run directory);
 - `keras_dl_bf16`: the same with `precision="mixed_bfloat16"`;
-- `keras_dl_spe32`, `keras_dl_bf16_spe32`: those two with `steps_per_execution=32`
-  (`keras-dl train --steps-per-execution 32`: 32 batches per compiled call of `fit`);
+- `keras_dl_spe1`, `keras_dl_bf16_spe1`: those two with `steps_per_execution=1`
+  (`keras-dl train --steps-per-execution 1`: a return to Python after every batch, Keras'
+  own default and this path's before 2026-12-08);
 - `torch`: PyTorch eager (CPU build), the usual loop: a shuffled index each epoch, batches
   sliced from one preloaded tensor, `zero_grad` / `backward` / `step`.
 
@@ -44,8 +45,8 @@ from pathlib import Path
 
 from keras_dl.cli_inputs import ArgumentParser  # one-line usage errors, exit 2
 
-CONTENDERS = ("keras_dl", "keras_dl_bf16", "keras_dl_spe32", "keras_dl_bf16_spe32", "torch")
-SPE = "_spe32"  # a contender name's suffix: 32 batches per compiled call
+CONTENDERS = ("keras_dl", "keras_dl_bf16", "keras_dl_spe1", "keras_dl_bf16_spe1", "torch")
+SPE1 = "_spe1"  # a contender name's suffix: one batch per compiled call
 BATCH = 128
 INFERENCE_BATCH = 1024
 LEARNING_RATE = 1e-3
@@ -212,7 +213,7 @@ def child(args):
             tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         figures = run_keras_dl(
             args, "mixed_bfloat16" if args.child.startswith("keras_dl_bf16") else "float32",
-            32 if args.child.endswith(SPE) else None)
+            1 if args.child.endswith(SPE1) else None)
     rates = [figures["train_samples"] / s for s in figures["epoch_seconds"][1:]]
     figures.update(train_samples_per_second=statistics.median(rates),
                    inference_samples_per_second=figures["test_samples"]

@@ -238,7 +238,8 @@ SETTINGS: tuple[Setting, ...] = (
             "mixed_float16 (GPUs) or mixed_bfloat16 (GPUs; CPUs with bfloat16 units, e.g. AMX)",
             choices=PRECISIONS, record="when_set"),
     Setting("steps_per_execution", None, "training batches per compiled call of fit "
-            "(default: the model's; 1 for most): fewer returns to Python, faster small steps; "
+            "(default: the task's: 32 for classifiers, 1 for most others): fewer returns to "
+            "Python, faster small steps; "
             "callbacks that act per batch then see every N-th batch",
             check=positive_int("steps_per_execution"), cli_type=cli_int(1, "positive"),
             metavar="N", record="when_set"),

@@ -16,7 +16,7 @@ HAVE_TORCH = importlib.util.find_spec("torch") is not None
 @pytest.mark.apps
 def test_lenet_vs_pytorch_reports_every_contender(tmp_path, capsys):
     bench = load_script("bench", "lenet_vs_pytorch")
-    contenders = "keras_dl,keras_dl_spe32,torch" if HAVE_TORCH else "keras_dl,keras_dl_spe32"
+    contenders = "keras_dl,keras_dl_spe1,torch" if HAVE_TORCH else "keras_dl,keras_dl_spe1"
     output = tmp_path / "report.json"
     assert bench.main(["--rounds", "1", "--epochs", "2", "--limit", "1280", "--contenders",
                        contenders, "--output", str(output)]) == 0

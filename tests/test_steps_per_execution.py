@@ -1,5 +1,6 @@
-"""`keras-dl train --steps-per-execution N`: more batches per compiled call of `fit`, recorded
-when given, the task's own choice otherwise, refused in one line when not a positive integer."""
+"""`keras-dl train --steps-per-execution N`: batches per compiled call of `fit`, recorded
+when given, the task's own choice otherwise (32 for a classifier, 1 for DANN), refused in one
+line when not a positive integer."""
 
 import json
 
@@ -37,11 +38,11 @@ def test_the_setting_reaches_fit_and_is_recorded(tmp_path):
     default, given = SeenInFit(), SeenInFit()
     _train(tmp_path / "default", extra_callbacks=[default])
     result = _train(tmp_path / "given", steps_per_execution=4, extra_callbacks=[given])
-    assert default.steps_per_execution == 1  # a classifier's own: one batch a call
+    assert default.steps_per_execution == 32  # a classifier's own (`Classification`)
     assert given.steps_per_execution == 4
-    # the same 9 batches trained, reported to callbacks once per call of 4
-    assert given.steps == default.steps == len(default.batches) == 9
-    assert len(given.batches) == 3
+    # the same 9 batches trained, reported to callbacks once per call: 4, 4 and 1, or all 9
+    assert given.steps == default.steps == 9
+    assert len(given.batches) == 3 and len(default.batches) == 1
     assert np.isfinite(result.metrics["test_loss"])
     held = json.loads((tmp_path / "given" / "config.json").read_text())
     assert held["steps_per_execution"] == 4
@@ -64,3 +65,39 @@ def test_the_library_refuses_it_before_the_run_dir_is_made(tmp_path):
     with pytest.raises(ValueError, match="steps_per_execution must be a positive integer, got 0"):
         _train(tmp_path / "run", steps_per_execution=0)
     assert not (tmp_path / "run").exists()
+
+
+def test_32_batches_a_call_train_as_one_a_call_does(tmp_path):
+    # the classifier's default changes how often fit returns to Python, not what it learns
+    batched = _train(tmp_path / "default")
+    one = _train(tmp_path / "one", steps_per_execution=1)
+    assert one.model is not batched.model
+    for a, b in zip(batched.model.get_weights(), one.model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert one.metrics["test_loss"] == pytest.approx(batched.metrics["test_loss"], rel=1e-5)
+
+
+def test_dann_keeps_one_batch_a_call_for_its_reversal_schedule():
+    from keras_dl import tasks
+
+    assert tasks.get("domain_adaptation").steps_per_execution == 1
+    assert tasks.get("classification").steps_per_execution == 32
+
+
+class _TwoReplicas:  # what `distribute.is_distributed` reads of a strategy
+    num_replicas_in_sync = 2
+
+
+def test_a_distributed_run_takes_one_batch_a_call_and_refuses_more():
+    # Keras 3.15's multi-batch call fails on distributed datasets (test_distribute's
+    # mirrored run caught it), so the task's 32 falls back to 1 and a given 4 is refused
+    from keras_dl import tasks
+    from keras_dl.training.preparation import _steps_per_execution
+
+    classification = tasks.get("classification")
+    assert _steps_per_execution({}, classification, None) == 32
+    assert _steps_per_execution({}, classification, _TwoReplicas()) == 1
+    assert _steps_per_execution({"steps_per_execution": 1}, classification, _TwoReplicas()) == 1
+    with pytest.raises(ValueError, match=r"^steps_per_execution 4 cannot train under a "
+                                         r"distribution strategy .*allowed there: 1$"):
+        _steps_per_execution({"steps_per_execution": 4}, classification, _TwoReplicas())

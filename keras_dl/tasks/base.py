@@ -55,6 +55,10 @@ class Task(abc.ABC):
             `keras_dl.data.text`), and only on those (word2vec: `keras_dl.tasks.embedding`).
         text_pairs: whether it trains on text datasets that pair each text with a target
             text (no classes: `dates_to_iso`), and only on those (`keras_dl.tasks.seq2seq`).
+        steps_per_execution: the training batches per compiled call of `fit` in a run
+            (`keras-dl train`, `tune`) unless the run sets its own; None keeps what `compile`
+            chose (1 unless the task's compile says otherwise). Callbacks that act per batch
+            see every N-th batch, so a task whose training rule acts per batch keeps 1.
     """
 
     name: str = ""
@@ -74,6 +78,7 @@ class Task(abc.ABC):
     text: bool = False
     corpus: bool = False
     text_pairs: bool = False
+    steps_per_execution: int | None = None
 
     # === Feeding =================================================================================
 

@@ -25,6 +25,9 @@ class Classification(Task):
     objectives = ("val_accuracy", "val_loss", "accuracy", "loss")
     losses = CLASSIFICATION_LOSSES
     attackable = True
+    # 32 batches a call: LeNet-5's step is ~10 ms on 2 CPU cores, and one return to Python a
+    # batch costs about a quarter of it (bench/RESULTS.md, "LeNet-5: keras_dl against PyTorch")
+    steps_per_execution = 32
 
     def compile(self, model, optimizer, info=None):
         """Compile with the run's loss (`info.loss`, cross-entropy by default) and accuracy."""

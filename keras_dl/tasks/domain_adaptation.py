@@ -64,6 +64,7 @@ class DomainAdaptation(Classification):
     early_stopping = False
     domain_shift = True
     losses = ("cross_entropy",)
+    steps_per_execution = 1  # the reversal's λ is set before every batch (`ReversalSchedule`)
 
     def training_model(self, model, info, make_optimizer):
         """The classifier with the domain classifier on its features: a dict of outputs,

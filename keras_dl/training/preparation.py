@@ -106,11 +106,27 @@ def build_model(config: dict, strategy=None):
             fit_model = task.training_model(model, info, make_optimizer)
         if fit_model is not model and precision != "float32":
             float32_outputs(fit_model)
-        if config.get("steps_per_execution"):  # else what the task compiled with
-            fit_model.steps_per_execution = config["steps_per_execution"]
+        steps_per_execution = _steps_per_execution(config, task, strategy)
+        if steps_per_execution:  # else what the task compiled with
+            fit_model.steps_per_execution = steps_per_execution
         if config.get("init_from"):
             load_initial_weights(model, config["init_from"])
     return model, fit_model
+
+
+def _steps_per_execution(config: dict, task, strategy) -> int | None:
+    """The run's batches per compiled call of `fit`: its own, else the task's; under a
+    distribution strategy 1, because Keras' loop of several batches a call fails on
+    distributed datasets (Keras 3.15: `InvalidArgumentError` in `multi_step_on_iterator`).
+    Asked for explicitly there, `ValueError`."""
+    given = config.get("steps_per_execution")
+    if strategy is None or not distribute.is_distributed(strategy):
+        return given or task.steps_per_execution
+    if given and given > 1:
+        raise ValueError(f"steps_per_execution {given} cannot train under a distribution "
+                         f"strategy (Keras {keras.__version__} fails to run several batches "
+                         "per call on distributed data); allowed there: 1")
+    return 1
 
 
 def before_fit(model, fit_model, config: dict, data: RunData, *, work_dir: Path | None = None,
