@@ -101,3 +101,12 @@ def test_a_distributed_run_takes_one_batch_a_call_and_refuses_more():
     with pytest.raises(ValueError, match=r"^steps_per_execution 4 cannot train under a "
                                          r"distribution strategy .*allowed there: 1$"):
         _steps_per_execution({"steps_per_execution": 4}, classification, _TwoReplicas())
+
+
+def test_a_pretrained_classifier_keeps_32_a_call_after_compiling_again(tmp_path):
+    # bug: pre-training compiles the DBN again for fine-tuning, which reset it to 1
+    seen = SeenInFit()
+    training.train("dbn", dataset="digits", run_dir=tmp_path / "run", epochs=1, limit=200,
+                   builder_kwargs={"hidden_units": (8,)}, pretrain_epochs=1, verbose=0,
+                   extra_callbacks=[seen])
+    assert seen.steps_per_execution == 32

@@ -169,6 +169,9 @@ def before_fit(model, fit_model, config: dict, data: RunData, *, work_dir: Path 
         task.compile(model, make_optimizer(), info)
         if fit_model is not model:
             task.training_model(model, info, make_optimizer)
+        steps_per_execution = _steps_per_execution(config, task, strategy)
+        if steps_per_execution:  # compiling again set compile's own
+            fit_model.steps_per_execution = steps_per_execution
 
 
 def fit_datasets(config: dict, fit_model, data: RunData, strategy=None):
