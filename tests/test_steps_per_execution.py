@@ -77,11 +77,19 @@ def test_32_batches_a_call_train_as_one_a_call_does(tmp_path):
     assert one.metrics["test_loss"] == pytest.approx(batched.metrics["test_loss"], rel=1e-5)
 
 
-def test_dann_keeps_one_batch_a_call_for_its_reversal_schedule():
+def test_dann_keeps_one_batch_a_call_for_its_reversal_schedule(tmp_path):
+    # its λ is set before every batch: at 32 a call it would move once in 32 batches
     from keras_dl import tasks
 
     assert tasks.get("domain_adaptation").steps_per_execution == 1
     assert tasks.get("classification").steps_per_execution == 32
+    seen = SeenInFit()
+    training.train("dann", dataset="moons_shift", run_dir=tmp_path / "run", epochs=1,
+                   batch_size=32, verbose=0, extra_callbacks=[seen],
+                   builder_kwargs={"features": "mlp", "feature_units": [4],
+                                   "label_units": [4]})
+    assert seen.steps_per_execution == 1
+    assert len(seen.batches) == seen.steps > 1  # every batch seen
 
 
 class _TwoReplicas:  # what `distribute.is_distributed` reads of a strategy

@@ -15,9 +15,11 @@ and target examples whose label is hidden (−1). Each batch carries both. The l
 accuracy are the mean over the batch's source examples alone (the target's sample weight is 0,
 the sources' n / n_source, so the mean is not diluted by the hidden labels), and the domain
 loss is the mean over all. The reversal's strength follows λ_p = 2 / (1 + exp(−10 p)) − 1
-over the training progress p (`ReversalSchedule`; §5.2.2). There is no early stopping, because the domain term
-makes the total validation loss no measure of the label predictor. The best checkpoint watches
-the source label loss, and the test metrics are the target domain's accuracy.
+over the training progress p (`ReversalSchedule`; §5.2.2), set before every batch, so the
+task trains one batch per compiled call of `fit`. There is no early stopping, because the
+domain term makes the total validation loss no measure of the label predictor. The best
+checkpoint watches the source label loss, and the test metrics are the target domain's
+accuracy.
 """
 
 from __future__ import annotations

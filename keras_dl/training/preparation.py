@@ -106,9 +106,7 @@ def build_model(config: dict, strategy=None):
             fit_model = task.training_model(model, info, make_optimizer)
         if fit_model is not model and precision != "float32":
             float32_outputs(fit_model)
-        steps_per_execution = _steps_per_execution(config, task, strategy)
-        if steps_per_execution:  # else what the task compiled with
-            fit_model.steps_per_execution = steps_per_execution
+        _set_steps_per_execution(fit_model, config, task, strategy)
         if config.get("init_from"):
             load_initial_weights(model, config["init_from"])
     return model, fit_model
@@ -127,6 +125,14 @@ def _steps_per_execution(config: dict, task, strategy) -> int | None:
                          f"strategy (Keras {keras.__version__} fails to run several batches "
                          "per call on distributed data); allowed there: 1")
     return 1
+
+
+def _set_steps_per_execution(fit_model, config: dict, task, strategy) -> None:
+    """Give `fit_model` the run's batches per call (`_steps_per_execution`); where that is
+    None, it keeps what its compile chose."""
+    steps_per_execution = _steps_per_execution(config, task, strategy)
+    if steps_per_execution:
+        fit_model.steps_per_execution = steps_per_execution
 
 
 def before_fit(model, fit_model, config: dict, data: RunData, *, work_dir: Path | None = None,
@@ -169,9 +175,7 @@ def before_fit(model, fit_model, config: dict, data: RunData, *, work_dir: Path 
         task.compile(model, make_optimizer(), info)
         if fit_model is not model:
             task.training_model(model, info, make_optimizer)
-        steps_per_execution = _steps_per_execution(config, task, strategy)
-        if steps_per_execution:  # compiling again set compile's own
-            fit_model.steps_per_execution = steps_per_execution
+        _set_steps_per_execution(fit_model, config, task, strategy)  # compile reset it
 
 
 def fit_datasets(config: dict, fit_model, data: RunData, strategy=None):
